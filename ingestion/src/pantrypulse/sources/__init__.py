@@ -1,0 +1,1 @@
+"""Invoice sources in the dlt source shape: each yields (position, record) deliveries."""
