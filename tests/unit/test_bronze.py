@@ -66,8 +66,9 @@ def test_a_slice_that_now_delivers_nothing_is_emptied(catalog, invoice):
 
 def test_delivery_outside_declared_slices_is_refused(catalog, invoice):
     with pytest.raises(ValueError, match="outside the declared slices"):
-        BronzeWriter(catalog).load("http", ["http:2026-01-15"],
-                                   _deliveries(invoice, "http:2026-01-16"))
+        BronzeWriter(catalog).load(
+            "http", ["http:2026-01-15"], _deliveries(invoice, "http:2026-01-16")
+        )
     assert _rows(catalog, INVOICES_RAW).num_rows == 0  # nothing committed
 
 

@@ -14,9 +14,9 @@ def test_defaults_live_under_home(tmp_path):
 
 def test_file_then_environment_precedence(tmp_path):
     (tmp_path / "pantrypulse.yaml").write_text(
-        "source:\n  base_url: http://file:1\n  lookback_days: 3\n")
-    s = load_settings({"PANTRYPULSE_HOME": str(tmp_path),
-                       "PANTRYPULSE_SOURCE__LOOKBACK_DAYS": "9"})
+        "source:\n  base_url: http://file:1\n  lookback_days: 3\n"
+    )
+    s = load_settings({"PANTRYPULSE_HOME": str(tmp_path), "PANTRYPULSE_SOURCE__LOOKBACK_DAYS": "9"})
     assert s.source.base_url == "http://file:1"
     assert s.source.lookback_days == 9
 
@@ -30,11 +30,16 @@ def test_rest_catalog_is_configuration_only(tmp_path):
     }
     (tmp_path / "pantrypulse.yaml").write_text(
         "catalog:\n  properties:\n    s3.endpoint: http://127.0.0.1:9000\n"
-        "    s3.path-style-access: 'true'\n")
+        "    s3.path-style-access: 'true'\n"
+    )
     s = load_settings(env)
     assert s.catalog_properties() == {
-        "type": "rest", "uri": "http://127.0.0.1:19120/iceberg", "warehouse": "warehouse",
-        "s3.endpoint": "http://127.0.0.1:9000", "s3.path-style-access": "true"}
+        "type": "rest",
+        "uri": "http://127.0.0.1:19120/iceberg",
+        "warehouse": "warehouse",
+        "s3.endpoint": "http://127.0.0.1:9000",
+        "s3.path-style-access": "true",
+    }
     env_vars = pyiceberg_env(s)
     assert env_vars["PYICEBERG_CATALOG__PANTRYPULSE__S3__PATH_STYLE_ACCESS"] == "true"
     assert env_vars["PYICEBERG_CATALOG__PANTRYPULSE__TYPE"] == "rest"

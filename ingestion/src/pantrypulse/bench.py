@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pantrypulse.catalog import open_catalog
@@ -43,14 +42,22 @@ def machine() -> dict:
             packages[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             packages[name] = None
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
-            "os": platform.platform(), "python": platform.python_version(),
-            "packages": packages}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 2**20, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": packages,
+    }
 
 
 def _lines(dataset) -> int:
-    return sum(len(d.payload["lines"]) for d in dataset.deliveries
-               if isinstance(d.payload, dict) and isinstance(d.payload.get("lines"), list))
+    return sum(
+        len(d.payload["lines"])
+        for d in dataset.deliveries
+        if isinstance(d.payload, dict) and isinstance(d.payload.get("lines"), list)
+    )
 
 
 def _settings(home: Path):
@@ -64,8 +71,12 @@ def bench_scenario(days: int, with_dbt: bool) -> dict:
     config = SimulatorConfig(days=days)
     t = time.perf_counter()
     dataset = generate(config)
-    out: dict = {"days": days, "deliveries": len(dataset.deliveries), "lines": _lines(dataset),
-                 "generate_s": round(time.perf_counter() - t, 2)}
+    out: dict = {
+        "days": days,
+        "deliveries": len(dataset.deliveries),
+        "lines": _lines(dataset),
+        "generate_s": round(time.perf_counter() - t, 2),
+    }
     last = config.start + timedelta(days=days - 1)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)

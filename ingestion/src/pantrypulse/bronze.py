@@ -87,17 +87,22 @@ class BronzeWriter:
         result = LoadResult(new_load_id(now), source, sorted(set(slices)))
         per_slice = {key: [0, 0, 0] for key in result.slices}
         batch = _Batch()
-        meta = {"source": source, "load_id": result.load_id, "ingested_at": now,
-                "ingest_date": now.date(), "kafka_topic": None, "kafka_partition": None,
-                "kafka_offset": None}
+        meta = {
+            "source": source,
+            "load_id": result.load_id,
+            "ingested_at": now,
+            "ingest_date": now.date(),
+            "kafka_topic": None,
+            "kafka_partition": None,
+            "kafka_offset": None,
+        }
         for delivery in deliveries:
             if delivery.slice_key not in result.slices:
                 raise ValueError(f"delivery outside the declared slices: {delivery.slice_key}")
             result.delivered += 1
             per_slice[delivery.slice_key][0] += 1
             verdict = validate_record(delivery.record)
-            common = {**meta, "slice_key": delivery.slice_key,
-                      "source_position": delivery.position}
+            common = {**meta, "slice_key": delivery.slice_key, "source_position": delivery.position}
             if verdict.ok:
                 result.accepted += 1
                 per_slice[delivery.slice_key][1] += 1
@@ -142,14 +147,21 @@ class BronzeWriter:
         sealed = datetime.now(UTC)
         log = {f.name: [] for f in LOAD_LOG.schema.fields}
         for key, (delivered, accepted, rejected) in per_slice.items():
-            for name, value in (("load_id", result.load_id), ("slice_key", key),
-                                ("source", source), ("delivered", delivered),
-                                ("accepted", accepted), ("rejected", rejected),
-                                ("committed_at", sealed)):
+            for name, value in (
+                ("load_id", result.load_id),
+                ("slice_key", key),
+                ("source", source),
+                ("delivered", delivered),
+                ("accepted", accepted),
+                ("rejected", rejected),
+                ("committed_at", sealed),
+            ):
                 log[name].append(value)
         self.log.refresh()
-        self.log.append(pa.Table.from_pydict(log, schema=LOAD_LOG.schema.as_arrow()),
-                        snapshot_properties=summary)
+        self.log.append(
+            pa.Table.from_pydict(log, schema=LOAD_LOG.schema.as_arrow()),
+            snapshot_properties=summary,
+        )
         return result
 
     @staticmethod

@@ -72,15 +72,27 @@ def _sim_options(fn):
     from pantrypulse.simulator import SimulatorConfig
 
     defaults = SimulatorConfig()
-    for option in reversed([
-        click.option("--seed", type=int, default=defaults.seed, show_default=True),
-        click.option("--start", callback=_date, default=defaults.start.isoformat(),
-                     show_default=True, help="first issue date"),
-        click.option("--days", type=click.IntRange(1, 3660), default=defaults.days,
-                     show_default=True),
-        click.option("--households", type=click.IntRange(1, 10_000),
-                     default=defaults.households, show_default=True),
-    ]):
+    for option in reversed(
+        [
+            click.option("--seed", type=int, default=defaults.seed, show_default=True),
+            click.option(
+                "--start",
+                callback=_date,
+                default=defaults.start.isoformat(),
+                show_default=True,
+                help="first issue date",
+            ),
+            click.option(
+                "--days", type=click.IntRange(1, 3660), default=defaults.days, show_default=True
+            ),
+            click.option(
+                "--households",
+                type=click.IntRange(1, 10_000),
+                default=defaults.households,
+                show_default=True,
+            ),
+        ]
+    ):
         fn = option(fn)
     return fn
 
@@ -92,8 +104,12 @@ def _sim_config(seed: int, start: date, days: int, households: int):
 
 
 @main.command()
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="folder for invoices.jsonl and truth/ (default: $PANTRYPULSE_HOME/simulator)")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="folder for invoices.jsonl and truth/ (default: $PANTRYPULSE_HOME/simulator)",
+)
 @_sim_options
 def simulate(out: Path | None, seed: int, start: date, days: int, households: int) -> None:
     """Write simulated invoices as JSON Lines plus the ground truth beside them."""
@@ -108,22 +124,36 @@ def simulate(out: Path | None, seed: int, start: date, days: int, households: in
 @main.command("serve-source")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
-@click.option("--token", envvar="PANTRYPULSE_SOURCE__TOKEN", default=None,
-              help="require this bearer token")
-@click.option("--error-rate", type=click.FloatRange(0, 0.9), default=0.0, show_default=True,
-              help="share of requests answered 429/5xx")
+@click.option(
+    "--token", envvar="PANTRYPULSE_SOURCE__TOKEN", default=None, help="require this bearer token"
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 0.9),
+    default=0.0,
+    show_default=True,
+    help="share of requests answered 429/5xx",
+)
 @click.option("--page-size", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--as-of", callback=_date, default=None, help="serve only what arrived by then")
 @_sim_options
-def serve_source(host, port, token, error_rate, page_size, as_of, seed, start, days,
-                 households) -> None:
+def serve_source(
+    host, port, token, error_rate, page_size, as_of, seed, start, days, households
+) -> None:
     """Serve simulated invoices over the HTTP source contract (GET /invoices?date=&page=)."""
     from pantrypulse.simulator import InvoiceSourceServer, generate
 
     dataset = generate(_sim_config(seed, start, days, households))
-    server = InvoiceSourceServer(dataset, host=host, port=port, token=token,
-                                 error_rate=error_rate, page_size=page_size, as_of=as_of,
-                                 seed=seed)
+    server = InvoiceSourceServer(
+        dataset,
+        host=host,
+        port=port,
+        token=token,
+        error_rate=error_rate,
+        page_size=page_size,
+        as_of=as_of,
+        seed=seed,
+    )
     server.start()
     _echo(f"serving {len(dataset.deliveries)} deliveries at {server.base_url} (Ctrl-C stops)")
     try:
@@ -135,13 +165,23 @@ def serve_source(host, port, token, error_rate, page_size, as_of, seed, start, d
 
 
 @main.command()
-@click.option("--from", "start", callback=_date, default=None,
-              help="first date (default: last loaded date minus the late-arrival window)")
+@click.option(
+    "--from",
+    "start",
+    callback=_date,
+    default=None,
+    help="first date (default: last loaded date minus the late-arrival window)",
+)
 @click.option("--to", "end", callback=_date, default=None, help="last date (default: yesterday)")
-@click.option("--chunk-days", type=click.IntRange(1, 366), default=14, show_default=True,
-              help="dates per commit")
+@click.option(
+    "--chunk-days",
+    type=click.IntRange(1, 366),
+    default=14,
+    show_default=True,
+    help="dates per commit",
+)
 def ingest(start: date | None, end: date | None, chunk_days: int) -> None:
-    """Fetch invoices from the HTTP source by date into bronze (re-runs replace, never duplicate)."""
+    """Fetch invoices by date from the HTTP source into bronze (re-runs replace, never add)."""
     from pantrypulse.pipeline import http_window, ingest_http
 
     settings = _settings()
@@ -160,9 +200,10 @@ def _print_loads(results) -> None:
     for r in results:
         for code, n in r.rejected_by_reason.items():
             reasons[code] = reasons.get(code, 0) + n
-    click.echo(f"delivered {delivered} = accepted {accepted} + rejected {rejected}"
-               + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})"
-                  if reasons else ""))
+    click.echo(
+        f"delivered {delivered} = accepted {accepted} + rejected {rejected}"
+        + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
+    )
 
 
 @main.command("import")
@@ -193,8 +234,9 @@ def transform(select: tuple[str, ...]) -> None:
     settings = _settings()
     summary, outcome = run(settings, _catalog(settings), select)
     click.echo(f"resolution: {summary}")
-    click.echo(f"dbt build: {outcome.status_counts} in {outcome.elapsed_s:.1f}s "
-               f"(log: {outcome.log_path})")
+    click.echo(
+        f"dbt build: {outcome.status_counts} in {outcome.elapsed_s:.1f}s (log: {outcome.log_path})"
+    )
 
 
 @main.command()
@@ -231,10 +273,19 @@ def status(as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--days", type=click.IntRange(1, 3660), default=None,
-              help="days of invoices (default: the simulator's six months)")
-@click.option("--error-rate", type=click.FloatRange(0, 0.5), default=0.02, show_default=True,
-              help="source faults to ride through (429/5xx)")
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3660),
+    default=None,
+    help="days of invoices (default: the simulator's six months)",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 0.5),
+    default=0.02,
+    show_default=True,
+    help="source faults to ride through (429/5xx)",
+)
 def demo(days: int | None, error_rate: float) -> None:
     """Simulator -> HTTP source -> bronze -> silver -> gold, then a report. Safe to re-run."""
     from pantrypulse.demo import run_demo

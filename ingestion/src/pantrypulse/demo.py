@@ -40,10 +40,13 @@ def run_demo(
     server = InvoiceSourceServer(dataset, token=token, error_rate=error_rate, seed=config.seed)
     with server.start():
         source = settings.source.model_copy(
-            update={"base_url": server.base_url, "token": SecretStr(token)})
+            update={"base_url": server.base_url, "token": SecretStr(token)}
+        )
         settings = settings.model_copy(update={"source": source})
-        progress(f"[2/5] ingesting {config.start}..{last_day} from {server.base_url} "
-                 f"({error_rate:.0%} injected faults)")
+        progress(
+            f"[2/5] ingesting {config.start}..{last_day} from {server.base_url} "
+            f"({error_rate:.0%} injected faults)"
+        )
         catalog = open_catalog(settings)
         ingest_http(settings, catalog, config.start, last_day, progress=progress)
         stats = dict(server.stats)

@@ -94,8 +94,9 @@ def ingest_http(
         chunk = days[i : i + chunk_days]
         source = invoice_api(options, chunk)
         try:
-            result = writer.load("http", [date_slice(d) for d in chunk], source.resources[
-                "deliveries"])
+            result = writer.load(
+                "http", [date_slice(d) for d in chunk], source.resources["deliveries"]
+            )
         except Exception as exc:  # surface the HTTP cause, not dlt's pipe wrapper
             cause = exc.__cause__ or exc.__context__ or exc
             raise IngestError(f"fetching {chunk[0]}..{chunk[-1]} failed: {cause}") from exc
@@ -150,12 +151,16 @@ def bronze_status(catalog: Catalog) -> Status:
     """Count bronze, group rejects by reason, and check every slice against its seal."""
     status = Status()
     try:
-        raw = catalog.load_table(INVOICES_RAW.identifier).scan(
-            selected_fields=("invoice_id", "slice_key", "load_id", "source", "ingested_at")
-        ).to_arrow()
-        rej = catalog.load_table(INVOICES_REJECTED.identifier).scan(
-            selected_fields=("reason_code", "slice_key", "load_id", "ingested_at")
-        ).to_arrow()
+        raw = (
+            catalog.load_table(INVOICES_RAW.identifier)
+            .scan(selected_fields=("invoice_id", "slice_key", "load_id", "source", "ingested_at"))
+            .to_arrow()
+        )
+        rej = (
+            catalog.load_table(INVOICES_REJECTED.identifier)
+            .scan(selected_fields=("reason_code", "slice_key", "load_id", "ingested_at"))
+            .to_arrow()
+        )
         log = catalog.load_table(LOAD_LOG.identifier).scan().to_arrow()
     except NoSuchTableError:
         return status
@@ -164,15 +169,21 @@ def bronze_status(catalog: Catalog) -> Status:
     con.register("rej", rej)
     con.register("log", log)
     status.accepted, status.distinct_invoices = con.execute(
-        "select count(*), count(distinct invoice_id) from raw").fetchone()
+        "select count(*), count(distinct invoice_id) from raw"
+    ).fetchone()
     status.rejected = con.execute("select count(*) from rej").fetchone()[0]
-    status.rejected_by_reason = dict(con.execute(
-        "select reason_code, count(*) from rej group by 1 order by 2 desc, 1").fetchall())
-    status.by_source = dict(con.execute(
-        "select source, count(*) from raw group by 1 order by 1").fetchall())
+    status.rejected_by_reason = dict(
+        con.execute(
+            "select reason_code, count(*) from rej group by 1 order by 2 desc, 1"
+        ).fetchall()
+    )
+    status.by_source = dict(
+        con.execute("select source, count(*) from raw group by 1 order by 1").fetchall()
+    )
     status.last_ingested_at = con.execute(
         "select max(t) from (select max(ingested_at) t from raw union all "
-        "select max(ingested_at) from rej)").fetchone()[0]
+        "select max(ingested_at) from rej)"
+    ).fetchone()[0]
     rows = con.execute("""
         with current as (
             select slice_key, load_id, count(*) as accepted, 0 as rejected from raw group by 1, 2

@@ -15,8 +15,15 @@ from pantrypulse.pipeline import bronze_status
 from pantrypulse.settings import Settings
 
 SILVER = ("invoices", "invoice_lines", "products", "shops", "product_aliases", "shop_aliases")
-GOLD = ("fct_invoices", "fct_invoice_lines", "fct_product_prices", "fct_spend_monthly",
-        "fct_spend_yearly", "dim_products", "dim_shops")
+GOLD = (
+    "fct_invoices",
+    "fct_invoice_lines",
+    "fct_product_prices",
+    "fct_spend_monthly",
+    "fct_spend_yearly",
+    "dim_products",
+    "dim_shops",
+)
 
 
 def _count(con: duckdb.DuckDBPyConnection, table: str) -> int | None:
@@ -30,9 +37,12 @@ def build_report(settings: Settings, catalog, truth_dir: Path | None = None) -> 
     """Collect the report's numbers from bronze, the DuckDB file and, if given, the truth."""
     st = bronze_status(catalog)
     report: dict[str, Any] = {
-        "bronze": {"invoices_raw": st.accepted, "invoices_rejected": st.rejected,
-                   "delivered": st.accepted + st.rejected,
-                   "distinct_invoices": st.distinct_invoices},
+        "bronze": {
+            "invoices_raw": st.accepted,
+            "invoices_rejected": st.rejected,
+            "delivered": st.accepted + st.rejected,
+            "distinct_invoices": st.distinct_invoices,
+        },
         "rejected_by_reason": st.rejected_by_reason,
         "bronze_reconciled": st.reconciled,
         "unsealed_slices": st.unsealed_slices + st.mismatched_slices,
@@ -50,9 +60,12 @@ def build_report(settings: Settings, catalog, truth_dir: Path | None = None) -> 
                    (select sum(spend) from gold.fct_spend_monthly),
                    (select sum(spend) from gold.fct_spend_yearly)
         """).fetchone()
-        report["spend"] = {"silver_lines": lines_total, "gold_monthly": monthly,
-                           "gold_yearly": yearly,
-                           "reconciled": lines_total == monthly == yearly}
+        report["spend"] = {
+            "silver_lines": lines_total,
+            "gold_monthly": monthly,
+            "gold_yearly": yearly,
+            "reconciled": lines_total == monthly == yearly,
+        }
         report["top_shop_brands"] = con.execute("""
             select shop_brand, sum(spend) as spend, sum(line_count) as lines
             from gold.fct_spend_yearly group by 1 order by 2 desc limit 8
@@ -70,27 +83,35 @@ def format_report(report: dict[str, Any]) -> str:
     """Render the report for a terminal."""
     out = ["", "PantryPulse report", "=" * 60]
     b = report["bronze"]
-    out.append(f"bronze   invoices_raw {b['invoices_raw']:>8}   invoices_rejected "
-               f"{b['invoices_rejected']:>6}   delivered {b['delivered']}")
+    out.append(
+        f"bronze   invoices_raw {b['invoices_raw']:>8}   invoices_rejected "
+        f"{b['invoices_rejected']:>6}   delivered {b['delivered']}"
+    )
     if "silver" in report:
         out.append("silver   " + "   ".join(f"{k} {v}" for k, v in report["silver"].items()))
         out.append("gold     " + "   ".join(f"{k} {v}" for k, v in report["gold"].items()))
     out.append("")
-    out.append("rejects by reason: " + (", ".join(
-        f"{k} {v}" for k, v in report["rejected_by_reason"].items()) or "none"))
+    out.append(
+        "rejects by reason: "
+        + (", ".join(f"{k} {v}" for k, v in report["rejected_by_reason"].items()) or "none")
+    )
     ok = "yes" if report["bronze_reconciled"] else f"NO {report['unsealed_slices'][:5]}"
     out.append(f"reconciled: delivered = accepted + rejected on every slice: {ok}")
     if "spend" in report:
         s = report["spend"]
-        out.append(f"reconciled: gold spend = silver lines to the cent: "
-                   f"{'yes' if s['reconciled'] else 'NO'} ({s['silver_lines']} EUR)")
+        out.append(
+            f"reconciled: gold spend = silver lines to the cent: "
+            f"{'yes' if s['reconciled'] else 'NO'} ({s['silver_lines']} EUR)"
+        )
     if "quality" in report:
         out.append("")
         out.append("canonicalization vs ground truth (pairwise over spellings):")
         for entity, q in report["quality"].items():
-            out.append(f"  {entity:<9} precision {q['precision']:.4f}  recall {q['recall']:.4f}"
-                       f"  F1 {q['f1']:.4f}  ({q['predicted_entities']} canonical for "
-                       f"{q['true_entities']} real, {q['aliases']} spellings)")
+            out.append(
+                f"  {entity:<9} precision {q['precision']:.4f}  recall {q['recall']:.4f}"
+                f"  F1 {q['f1']:.4f}  ({q['predicted_entities']} canonical for "
+                f"{q['true_entities']} real, {q['aliases']} spellings)"
+            )
     if report.get("top_shop_brands"):
         out.append("")
         out.append("top spend by shop brand:")
@@ -101,8 +122,8 @@ def format_report(report: dict[str, Any]) -> str:
     out.append(f"Iceberg catalog (bronze, resolution): {report['catalog']}")
     out.append("  silver: " + ", ".join(f"silver.{t}" for t in SILVER))
     out.append("  gold:   " + ", ".join(f"gold.{t}" for t in GOLD))
-    out.append(f"  try: duckdb {report['duckdb_path']} -c 'select * from gold.fct_invoices "
-               "limit 5'")
+    example = "select * from gold.fct_invoices limit 5"  # a shell hint, not a query we run
+    out.append(f"  try: duckdb {report['duckdb_path']} -c '{example}'")
     if "elapsed_s" in report:
         out.append(f"finished in {report['elapsed_s']}s")
     return "\n".join(out)

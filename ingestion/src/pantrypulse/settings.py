@@ -68,6 +68,7 @@ class Settings(_Section):
     dbt: DbtSettings = Field(default_factory=DbtSettings)
 
     def model_post_init(self, _: Any) -> None:
+        """Fill derived paths (catalog, warehouse, dbt, DuckDB) from `home`."""
         self.home = self.home.expanduser().resolve()
         if self.catalog.type == "sql":
             self.catalog.uri = self.catalog.uri or f"sqlite:///{self.home / 'catalog.db'}"
@@ -78,7 +79,7 @@ class Settings(_Section):
         self.dbt.duckdb_path = (self.dbt.duckdb_path or self.home / "pantrypulse.duckdb").resolve()
 
     def catalog_properties(self) -> dict[str, str]:
-        """pyiceberg `load_catalog` properties for the configured catalog."""
+        """Pyiceberg `load_catalog` properties for the configured catalog."""
         props = {"type": self.catalog.type, **self.catalog.properties}
         if self.catalog.uri:
             props["uri"] = self.catalog.uri
@@ -109,7 +110,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     for key, value in sorted(environ.items()):
         if not key.startswith(ENV_PREFIX) or key == f"{ENV_PREFIX}CONFIG":
             continue
-        parts = key[len(ENV_PREFIX):].lower().split("__")
+        parts = key[len(ENV_PREFIX) :].lower().split("__")
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
@@ -165,6 +166,4 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             raise SettingsError(f"{key}: unknown setting") from None
         allowed = err.get("ctx", {}).get("expected")
         hint = f" (allowed: {allowed})" if allowed else ""
-        raise SettingsError(
-            f"{key}: {err['msg']}{hint}; got {err.get('input')!r}"
-        ) from None
+        raise SettingsError(f"{key}: {err['msg']}{hint}; got {err.get('input')!r}") from None

@@ -53,14 +53,30 @@ def run_dbt(settings: Settings, args: Sequence[str], log_name: str = "dbt.log") 
     log_path = logs / log_name
     target_dir = settings.home / "dbt-target"
     cmd = [
-        str(settings.dbt.executable), *args,
-        "--project-dir", str(project), "--profiles-dir", str(project),
-        "--target", settings.dbt.target, "--target-path", str(target_dir),
-        "--log-path", str(logs), "--threads", str(settings.dbt.threads),
+        str(settings.dbt.executable),
+        *args,
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(project),
+        "--target",
+        settings.dbt.target,
+        "--target-path",
+        str(target_dir),
+        "--log-path",
+        str(logs),
+        "--threads",
+        str(settings.dbt.threads),
     ]
     with log_path.open("w") as log:
-        proc = subprocess.run(cmd, env=dbt_env(settings), stdout=log, stderr=subprocess.STDOUT,
-                              cwd=project, check=False)
+        proc = subprocess.run(
+            cmd,
+            env=dbt_env(settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=project,
+            check=False,
+        )
     outcome = _read_results(target_dir / "run_results.json", args[0], log_path)
     if proc.returncode != 0:
         detail = "; ".join(outcome.failures[:5]) or _tail(log_path)

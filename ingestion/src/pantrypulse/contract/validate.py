@@ -96,9 +96,14 @@ def _classify(error: ValidationError) -> tuple[str, str]:
             f"field '{where}' must be {expected}, got {type(error.instance).__name__} "
             f"{_describe(error.instance)}",
         )
-    if error.absolute_path and error.absolute_path[-1] == "quantity" and error.validator in (
-        "exclusiveMinimum",
-        "minimum",
+    if (
+        error.absolute_path
+        and error.absolute_path[-1] == "quantity"
+        and error.validator
+        in (
+            "exclusiveMinimum",
+            "minimum",
+        )
     ):
         return "negative_quantity", f"field '{where}' must be > 0, got {_describe(error.instance)}"
     return "invalid_value", f"field '{where}' is invalid: {error.message}"
@@ -132,8 +137,9 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
         except UnicodeDecodeError as exc:
             escaped = raw_bytes.decode("utf-8", errors="backslashreplace")
             return _reject(
-                escaped, "invalid_encoding", f"not UTF-8: byte 0x{raw_bytes[exc.start]:02x} "
-                f"at offset {exc.start}"
+                escaped,
+                "invalid_encoding",
+                f"not UTF-8: byte 0x{raw_bytes[exc.start]:02x} at offset {exc.start}",
             )
         record = text
     if isinstance(record, str):
@@ -143,8 +149,11 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
         try:
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
-            return _reject(text, "invalid_json", f"not valid JSON: {exc.msg} at line {exc.lineno} "
-                           f"column {exc.colno}")
+            return _reject(
+                text,
+                "invalid_json",
+                f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+            )
     else:
         obj = record
         text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
@@ -162,9 +171,11 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
     issued_at = _parse_issued_at(obj["issued_at"])
     if issued_at is None:
         return _reject(
-            text, "invalid_value",
+            text,
+            "invalid_value",
             f"field 'issued_at' must be an RFC 3339 date-time with offset, got "
-            f"{_describe(obj['issued_at'])}", obj,
+            f"{_describe(obj['issued_at'])}",
+            obj,
         )
 
     line_sum = 0.0
@@ -172,16 +183,20 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
         expected = line["quantity"] * line["unit_price"] - line.get("discount", 0)
         if abs(expected - line["line_total"]) > LINE_TOLERANCE:
             return _reject(
-                text, "line_total_mismatch",
+                text,
+                "line_total_mismatch",
                 f"lines[{i}] (line_no {line['line_no']}): line_total {line['line_total']} != "
-                f"quantity x unit_price - discount = {expected:.2f}", obj,
+                f"quantity x unit_price - discount = {expected:.2f}",
+                obj,
             )
         line_sum += line["line_total"]
     if abs(line_sum - obj["total"]) > TOTAL_TOLERANCE:
         return _reject(
-            text, "total_mismatch",
+            text,
+            "total_mismatch",
             f"total {obj['total']} differs from the sum of line totals {line_sum:.2f} by more "
-            f"than {TOTAL_TOLERANCE}", obj,
+            f"than {TOTAL_TOLERANCE}",
+            obj,
         )
 
     return Verdict(

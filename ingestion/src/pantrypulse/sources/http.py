@@ -74,7 +74,7 @@ def fetch_date(client: RESTClient, day: date) -> Iterator[Delivery]:
 
 @dlt.source(name="invoice_api", max_table_nesting=0)
 def invoice_api(options: HttpOptions, days: Iterable[date]) -> Any:
-    """dlt source: the invoice API for the given local issue dates."""
+    """Dlt source: the invoice API for the given local issue dates."""
     days = sorted(set(days))
 
     @dlt.resource(name="deliveries", max_table_nesting=0)

@@ -38,7 +38,7 @@ def read_lines(path: Path, slice_key: str) -> Iterator[Delivery]:
 
 @dlt.source(name="invoice_file", max_table_nesting=0)
 def invoice_file(path: Path) -> Any:
-    """dlt source: one JSON Lines file."""
+    """Dlt source: one JSON Lines file."""
     slice_key = file_slice(path)
 
     @dlt.resource(name="deliveries", max_table_nesting=0)
