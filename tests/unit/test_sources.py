@@ -22,13 +22,13 @@ def _expected_for(dataset, days):
 
 
 def test_fetch_date_pages_through_everything_in_order(dataset):
-    with InvoiceSourceServer(dataset, page_size=7).start() as srv:
+    with InvoiceSourceServer(dataset, page_size=2).start() as srv:
         client = _client(HttpOptions(base_url=srv.base_url))
         got = list(fetch_date(client, START))
     expected = dataset.for_date(START)
-    assert len(expected) > 7  # more than one page, or this proves nothing about paging
+    assert len(expected) > 2  # more than one page, or this proves nothing about paging
     assert [g.record for g in got] == [e.payload for e in expected]
-    assert got[7].position == f"date={START}/page=2/item=0"
+    assert got[2].position == f"date={START}/page=2/item=0"
 
 
 def test_token_is_required_and_sent(dataset, settings, catalog):
@@ -47,8 +47,8 @@ def test_retries_ride_through_injected_faults(dataset, settings, catalog):
     with InvoiceSourceServer(dataset, error_rate=0.3, seed=3).start() as srv:
         settings.source.base_url = srv.base_url
         results = ingest_http(settings, catalog, days[0], days[-1])
-        faults = sum(v for k, v in srv.stats.items() if k != "requests" and isinstance(v, int))
-    assert faults > 0 or srv.stats.get("injected_errors")  # faults really happened
+        faults = sum(srv.stats["injected_errors"].values())
+    assert faults > 0  # faults really happened, and were ridden through
     assert sum(r.delivered for r in results) == len(_expected_for(dataset, days))
 
 

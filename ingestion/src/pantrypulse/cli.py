@@ -233,7 +233,7 @@ def transform(select: tuple[str, ...]) -> None:
 
     settings = _settings()
     summary, outcome = run(settings, _catalog(settings), select)
-    click.echo(f"resolution: {summary}")
+    click.echo(str(summary))
     click.echo(
         f"dbt build: {outcome.status_counts} in {outcome.elapsed_s:.1f}s (log: {outcome.log_path})"
     )
@@ -299,7 +299,8 @@ def report() -> None:
     from pantrypulse.report import build_report, format_report
 
     settings = _settings()
-    click.echo(format_report(build_report(settings, _catalog(settings))))
+    sim = settings.home / "simulator"  # the demo's truth, when the data came from it
+    click.echo(format_report(build_report(settings, _catalog(settings), truth_dir=sim)))
 
 
 if __name__ == "__main__":

@@ -53,10 +53,10 @@ def run_demo(
     progress(f"      source served {stats}")
     progress("[3/5] resolving products and shops, [4/5] dbt build (silver, gold, tests)")
     summary, outcome = transform(settings, catalog)
-    progress(f"      resolution: {summary}")
+    progress(f"      {summary}")
     progress(f"      dbt build: {outcome.status_counts} in {outcome.elapsed_s:.1f}s")
     progress("[5/5] report")
-    report = build_report(settings, catalog, truth_dir=settings.home / "simulator" / "truth")
+    report = build_report(settings, catalog, truth_dir=settings.home / "simulator")
     report["elapsed_s"] = round(time.perf_counter() - t0, 1)
     print(format_report(report))
     return report

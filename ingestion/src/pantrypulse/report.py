@@ -72,11 +72,22 @@ def build_report(settings: Settings, catalog, truth_dir: Path | None = None) -> 
         """).fetchall()
     finally:
         con.close()
-    if truth_dir is not None and truth_dir.exists():
-        from pantrypulse.quality import resolution_quality
-
+    if truth_dir is not None and (truth_dir / "truth").exists():
         report["quality"] = resolution_quality(catalog, truth_dir)
     return report
+
+
+def resolution_quality(catalog, sim_dir: Path) -> dict[str, dict[str, Any]]:
+    """Pairwise P/R/F1 of the stored registry against the simulator's truth in `sim_dir`."""
+    from pantrypulse.resolve.quality import evaluate_aliases
+    from pantrypulse.resolve.registry import iter_bronze_invoices, load_registry
+    from pantrypulse.simulator import load_truth
+
+    truth = load_truth(sim_dir)
+    quality = evaluate_aliases(
+        load_registry(catalog), iter_bronze_invoices(catalog), truth["lines"], truth["invoices"]
+    )
+    return {entity: q.as_dict() for entity, q in quality.items()}
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -23,7 +23,7 @@ class SettingsError(ValueError):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, validate_assignment=True)
 
 
 class CatalogSettings(_Section):
