@@ -7,6 +7,7 @@ stops it with the key's name before anything runs.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -155,6 +156,8 @@ def serve_source(
         seed=seed,
     )
     server.start()
+    # Stop cleanly on SIGTERM too (Kubernetes, Airflow and background shells send it).
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     _echo(f"serving {len(dataset.deliveries)} deliveries at {server.base_url} (Ctrl-C stops)")
     try:
         server.serve_forever()
