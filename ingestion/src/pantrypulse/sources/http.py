@@ -52,7 +52,7 @@ def _client(options: HttpOptions) -> RESTClient:
         request_max_attempts=options.max_attempts,
         request_backoff_factor=options.backoff_factor,
         request_max_retry_delay=options.max_retry_delay_s,
-        raise_for_status=True,
+        raise_for_status=False,  # RESTClient checks statuses itself, after retries
     ).session
     return RESTClient(
         base_url=options.base_url.rstrip("/"),

@@ -1,0 +1,1 @@
+"""The lakehouse platform: a Pulumi program that stands up every platform service."""
