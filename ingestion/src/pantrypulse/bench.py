@@ -145,7 +145,8 @@ def to_markdown(results: dict) -> str:
         "# Benchmark results (latest run)",
         "",
         f"Run {results['started_at']} on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB),"
-        f" {m['os']}, Python {m['python']}, packages {m['packages']}.",
+        f" {m['os']}, Python {m['python']}, packages {m['packages']}, load average at start"
+        f" {m.get('load_average_1m')}.",
         "",
         "| days | invoices | lines | HTTP ingest lines/s | file import lines/s | "
         "Parquet write lines/s (yardstick) | resolve s | dbt build s |",
