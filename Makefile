@@ -92,8 +92,8 @@ test-pipelines: envs ## Pipeline tests: dbt models and the embedded end-to-end r
 
 test: lint test-unit test-pipelines test-infra ## Everything offline: lint, unit, pipelines, infra (CI runs this)
 
-bench: envs ## Benchmarks (ingest throughput, dbt build time) -> bench/results/
-	$(PY) -m pantrypulse.bench --out bench/results
+bench: envs ## Benchmarks (ingest throughput, dbt build time) -> tests/bench/results/
+	$(PY) -m pantrypulse.bench --out tests/bench/results
 
 clean: ## Remove local data and caches (keeps the environments)
 	rm -rf .local .pytest_cache .ruff_cache dbt/target dbt/logs

@@ -27,7 +27,7 @@ class CheckovReport:
         return [(r["check_id"], r["resource"]) for r in self.results.get(f"{outcome}_checks", [])]
 
 
-def start(directory: Path) -> subprocess.Popen[str]:
+def start(directory: Path, config: Path = CONFIG) -> subprocess.Popen[str]:
     """Start a scan (so several can run at once); finish it with `finish`."""
     if not CHECKOV.exists():
         raise ScanError(f"{CHECKOV} missing: run `make infra-envs` (the checkov environment)")
@@ -37,7 +37,7 @@ def start(directory: Path) -> subprocess.Popen[str]:
             "-d",
             str(directory.resolve()),
             "--config-file",
-            str(CONFIG),
+            str(config),
             "--external-checks-dir",
             str(CHECKS),
             "-o",

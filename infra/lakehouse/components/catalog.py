@@ -16,6 +16,7 @@ from ..k8s import (
     secret,
     service_monitor,
 )
+from ..lakehouse_config import cluster_data_path, nessie_catalog_values
 from ..settings import Settings
 
 NESSIE_UID = 10000
@@ -72,29 +73,15 @@ class Catalog(pulumi.ComponentResource):
                 "jdbcUrl": jdbc_url,
                 "secret": {"name": "nessie-db", "username": "username", "password": "password"},
             },
-            "catalog": {
-                "enabled": True,
-                "iceberg": {
-                    "defaultWarehouse": wiring.WAREHOUSE_NAME,
-                    "warehouses": [
-                        {"name": wiring.WAREHOUSE_NAME, "location": wiring.WAREHOUSE_LOCATION}
-                    ],
+            # Shared with the integration tier's Nessie (see lakehouse_config).
+            "catalog": nessie_catalog_values(
+                cluster_data_path(s.platform.object_store.region),
+                {
+                    "name": wiring.s3_secret_name("nessie"),
+                    "awsAccessKeyId": "AWS_ACCESS_KEY_ID",
+                    "awsSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
                 },
-                "storage": {
-                    "s3": {
-                        "defaultOptions": {
-                            "endpoint": wiring.S3_ENDPOINT,
-                            "pathStyleAccess": True,
-                            "region": s.platform.object_store.region,
-                            "accessKeySecret": {
-                                "name": wiring.s3_secret_name("nessie"),
-                                "awsAccessKeyId": "AWS_ACCESS_KEY_ID",
-                                "awsSecretAccessKey": "AWS_SECRET_ACCESS_KEY",
-                            },
-                        }
-                    }
-                },
-            },
+            ),
             "serviceMonitor": {"enabled": False},
         }
         self.release = helm_release(

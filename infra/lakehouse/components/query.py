@@ -16,6 +16,7 @@ from ..k8s import (
     secret,
     service_monitor,
 )
+from ..lakehouse_config import cluster_data_path, properties_text, trino_iceberg_properties
 from ..settings import Settings
 
 TRINO_UID = 1000
@@ -23,21 +24,11 @@ SELECTOR = {"app.kubernetes.io/name": "trino", "app.kubernetes.io/instance": "tr
 
 
 def catalog_properties(region: str) -> str:
-    """The `lakehouse` catalog: Iceberg over Nessie's REST endpoint, data in MinIO."""
-    lines = [
-        "connector.name=iceberg",
-        "iceberg.catalog.type=rest",
-        f"iceberg.rest-catalog.uri={wiring.ICEBERG_REST_URI}",
-        f"iceberg.rest-catalog.warehouse={wiring.WAREHOUSE_NAME}",
-        "iceberg.rest-catalog.vended-credentials-enabled=false",
-        "fs.native-s3.enabled=true",
-        f"s3.endpoint={wiring.S3_ENDPOINT}",
-        f"s3.region={region}",
-        "s3.path-style-access=true",
-        "s3.aws-access-key=${ENV:AWS_ACCESS_KEY_ID}",
-        "s3.aws-secret-key=${ENV:AWS_SECRET_ACCESS_KEY}",
-    ]
-    return "\n".join(lines) + "\n"
+    """The `lakehouse` catalog: Iceberg over Nessie's REST endpoint, data in MinIO.
+
+    Built by `lakehouse_config`, which the integration tier calls too (with loopback endpoints).
+    """
+    return properties_text(trino_iceberg_properties(cluster_data_path(region)))
 
 
 def to_trino_bcrypt(hash_: str) -> str:

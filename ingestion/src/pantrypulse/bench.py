@@ -122,7 +122,7 @@ def bench_scenario(days: int, with_dbt: bool) -> dict:
 def main() -> None:
     """Run the benchmark scenarios and write the results files."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=Path, default=Path("bench/results"))
+    parser.add_argument("--out", type=Path, default=Path("tests/bench/results"))
     parser.add_argument("--days", type=int, nargs="*", default=[30, 365])
     args = parser.parse_args()
     started = datetime.now(UTC)
