@@ -74,7 +74,7 @@ report: envs ## Print the pipeline report (layers, rejects, quality, top spend)
 
 # --- Quality ----------------------------------------------------------------------------
 
-lint: envs ## ruff (Python) and sqlfluff (dbt SQL)
+lint: envs lint-infra ## ruff (Python) and sqlfluff (dbt SQL)
 	ingestion/.venv/bin/ruff check ingestion dags tests
 	ingestion/.venv/bin/ruff format --check ingestion dags tests
 	cd dbt && .venv/bin/sqlfluff lint models macros tests analyses --processes 2
@@ -90,7 +90,7 @@ test-unit: $(ING_ENV) ## Unit tests: contract, settings, sources, bronze, simula
 test-pipelines: envs ## Pipeline tests: dbt models and the embedded end-to-end run
 	$(PYTEST) tests/pipelines
 
-test: lint test-unit test-pipelines test-infra ## Everything offline: lint, unit, pipelines, infra (CI runs this)
+test: lint test-unit test-pipelines test-infra test-gitops ## Everything offline: lint, unit, pipelines, infra, gitops (CI runs this)
 
 bench: envs ## Benchmarks (ingest throughput, dbt build time) -> tests/bench/results/
 	$(PY) -m pantrypulse.bench --out tests/bench/results
