@@ -1,13 +1,12 @@
 """Resolution quality on the simulator's default data (six months, all well-formed deliveries).
 
-The acceptance bar is pairwise F1 >= 0.98 over distinct spellings for products and for shops.
-Shops meet it. Products do not yet (F1 ~0.92, precision ~0.98, recall ~0.87): the simulator
-names one product differently at different chains (`HOGAZA RUSTICA` / `PAN RUSTICO`),
-drops brands on receipts where several national brands fit, drops words (`TOMATE` for
-`TOMATE PERA`) and cuts names before the size; where the evidence does not decide, the
-resolver keeps spellings apart rather than guess (precision over recall). The bar is kept
-below as a strict expected failure, so that reaching it shows up, and the current level is
-guarded against regressions.
+The acceptance bar is pairwise F1 >= 0.98 over distinct spellings for products and for shops,
+both met (products P ~0.991, R ~0.970, F1 ~0.980; shops F1 ~0.991). The margin on products
+is thin: other seeds give 0.955-0.975 (up from ~0.91 before the evidence passes). What
+remains is mostly evidence-poor: names cut before the size where a brand has several sizes,
+brandless prints of single-brand items at chains where the brand was never seen, and
+dropped words that fit two kinds of product (`COLA 2L`); where the evidence does not
+decide, the resolver keeps spellings apart rather than guess (precision over recall).
 """
 
 from __future__ import annotations
@@ -41,15 +40,13 @@ def test_shops_meet_the_bar(evaluation):
     assert q["shops"].precision >= 0.99, q["shops"]
 
 
-def test_products_precision_and_current_f1(evaluation):
+def test_products_precision(evaluation):
     _, q = evaluation
     p = q["products"]
     assert p.alias_purity == 1.0  # every spelling names one real product in this data
-    assert p.precision >= 0.97, p
-    assert p.f1 >= 0.91, p
+    assert p.precision >= 0.985, p
 
 
-@pytest.mark.xfail(strict=True, reason="product recall ~0.87 on the simulator: see module doc")
 def test_products_meet_the_bar(evaluation):
     _, q = evaluation
     assert q["products"].f1 >= 0.98, q["products"]

@@ -133,7 +133,7 @@ PRODUCTS = TableDef(
         ("product_id", StringType(), True, "stable canonical id"),
         ("product_name", StringType(), True, "canonical display name"),
         ("product_brand", StringType(), False, "canonical brand, null when unbranded"),
-        ("product_type", StringType(), False, "category, most frequent seen"),
+        ("product_type", StringType(), False, "category synonyms clustered, lower-case"),
         ("size_value", DoubleType(), False, "net size in size_unit"),
         ("size_unit", StringType(), False, "g | ml | unit"),
         ("pack_count", IntegerType(), False, "units per pack"),

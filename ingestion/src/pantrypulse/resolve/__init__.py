@@ -11,6 +11,7 @@ Iceberg I/O (bronze in, `resolution.*` registry tables out):
     summary = run_resolution(catalog)
 
 Quality against ground truth: `pantrypulse.resolve.quality`.
+Canonical product types (category synonyms across chains): `pantrypulse.resolve.categories`.
 """
 
 from pantrypulse.resolve.engine import resolve_invoices

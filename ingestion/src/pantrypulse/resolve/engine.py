@@ -5,8 +5,9 @@
     result.shop_id(invoice["shop"]); result.product_id(sbk, line["product_name"], brand)
 
 Shops are resolved first (each invoice's shop gets a chain key, `shop_brand_key`), then the
-product spellings are formed per chain and resolved. No I/O here: `registry.py` reads bronze
-and writes the Iceberg tables around this.
+product spellings are formed per chain and resolved, with the barcodes their lines print
+(`ean`, `gtin` or `barcode`, when valid) and which spellings share a receipt. No I/O here:
+`registry.py` reads bronze and writes the Iceberg tables around this.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pantrypulse.resolve.model import (
     ShopSpelling,
     raw_text,
 )
+from pantrypulse.resolve.normalize import gtin
 from pantrypulse.resolve.products import resolve_products
 from pantrypulse.resolve.shops import resolve_shops
 
@@ -40,6 +42,7 @@ class _Collected:
         self.lines: dict[ShopSpelling, dict[tuple[str, str], list]] = defaultdict(dict)
         self.invoices = 0
         self.line_count = 0
+        self.baskets: set[tuple[ShopSpelling, frozenset[tuple[str, str]]]] = set()
 
     def add(self, inv: Mapping[str, Any]) -> bool:
         shop = inv.get("shop")
@@ -55,6 +58,7 @@ class _Collected:
         obs.count += 1
         obs.countries[raw_text(shop.get("country")).strip().upper()] += 1
         per_shop = self.lines[sp]
+        basket = set()
         for line in lines:
             if not isinstance(line, Mapping):
                 continue
@@ -62,9 +66,10 @@ class _Collected:
             if not name:
                 continue
             k = (name, raw_text(line.get("product_brand")))
+            basket.add(k)
             slot = per_shop.get(k)
             if slot is None:
-                slot = per_shop[k] = [0, Counter(), [], 0]
+                slot = per_shop[k] = [0, Counter(), [], 0, Counter()]
             slot[0] += 1
             cat = line.get("category")
             if isinstance(cat, str) and cat.strip():
@@ -74,7 +79,12 @@ class _Collected:
                 slot[2].append(float(price))
             if _weighed(line):
                 slot[3] += 1
+            code = gtin(line.get("ean") or line.get("gtin") or line.get("barcode"))
+            if code:
+                slot[4][code] += 1
             self.line_count += 1
+        if len(basket) > 1:
+            self.baskets.add((sp, frozenset(basket)))
         self.invoices += 1
         return True
 
@@ -119,7 +129,7 @@ def resolve_invoices(
     prod_obs: dict[ProductSpelling, ProductObservation] = {}
     for sp in sorted(col.lines):
         sbk = sbk_of_shop[alias_to_shop[sp.alias_key]]
-        for (name, brand), (count, cats, prices, weighed) in sorted(col.lines[sp].items()):
+        for (name, brand), (count, cats, prices, weighed, codes) in sorted(col.lines[sp].items()):
             psp = ProductSpelling(sbk, name, brand)
             obs = prod_obs.get(psp)
             if obs is None:
@@ -128,6 +138,14 @@ def resolve_invoices(
             obs.categories.update(cats)
             obs.prices.extend(prices)
             obs.weighed += weighed
+            obs.codes.update(codes)
+
+    # spellings printed on one receipt are two products (one product is one line)
+    together: set[tuple[str, str]] = set()
+    for sp, basket in col.baskets:
+        sbk = sbk_of_shop[alias_to_shop[sp.alias_key]]
+        keys = sorted(ProductSpelling(sbk, n, b).alias_key for n, b in basket)
+        together.update((a, b) for i, a in enumerate(keys) for b in keys[i + 1 :])
 
     product_rows, product_alias_rows, product_stats = resolve_products(
         [prod_obs[k] for k in sorted(prod_obs)],
@@ -135,6 +153,7 @@ def resolve_invoices(
         previous.product_aliases,
         now,
         guard_unknown_size,
+        together,
     )
     registry = Registry(product_rows, product_alias_rows, shop_rows, shop_alias_rows)
     summary = ResolutionSummary(

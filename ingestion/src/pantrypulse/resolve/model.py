@@ -115,6 +115,7 @@ class ProductObservation:
     categories: Counter = field(default_factory=Counter)
     prices: list[float] = field(default_factory=list)
     weighed: int = 0  # lines sold by weight (kg/g unit or a fractional quantity)
+    codes: Counter = field(default_factory=Counter)  # valid GTIN/EAN barcodes printed on lines
 
 
 @dataclass

@@ -433,7 +433,14 @@ def size_hint_compatible(hint: str | None, size: Size, after_pack: bool = False)
 # `BANANEN LOSE`), and bare weight units printed without a number (`ZANAHORIA KG`).
 _LOOSE_WORDS = {"granel", "vrac", "lose", "loose", "sfuso", "sfusi", "bulk", "avulso"}
 _BARE_UNITS = {"kg", "kgs", "kilo", "kilos", "lb", "lbs", "gr", "grs"}
-_LOOSE_PREPOSITIONS = {"a", "al", "en", "au", "in", "per", "de", "by", "the", "pro", "le"}
+LOOSE_PREPOSITIONS = {"a", "al", "en", "au", "in", "per", "de", "by", "the", "pro", "le"}
+
+
+def is_cut_loose_marker(token: str) -> bool:
+    """A word a receipt's width cut from a loose-goods marker: `grane`, `gra`, `g` (granel)."""
+    return bool(token) and any(
+        w.startswith(token) and w != token for w in (*_LOOSE_WORDS, *_BARE_UNITS)
+    )
 
 
 def strip_loose_markers(
@@ -449,7 +456,7 @@ def strip_loose_markers(
     for t in tokens:
         if t in _LOOSE_WORDS or t in learned or (t in _BARE_UNITS and out):
             marked = True
-            if out and out[-1] in _LOOSE_PREPOSITIONS and len(out) > 1:
+            if out and out[-1] in LOOSE_PREPOSITIONS and len(out) > 1:
                 out.pop()
             continue
         out.append(t)
@@ -838,3 +845,27 @@ def name_segments(name: str | None) -> list[str]:
     `'MERCADONA S.A. - AV. DIAGONAL 123'` -> `['mercadona s.a.', 'av. diagonal 123']`.
     """
     return [seg.strip() for seg in SEGMENT_SPLIT.split(prepare(name)) if seg.strip()]
+
+
+def gtin(value: object) -> str | None:
+    """A printed barcode as a canonical GTIN-14 string, or None when it is not a valid one.
+
+    EAN-8, UPC-A (12), EAN-13 and GTIN-14 are accepted (spaces and dashes ignored, numbers
+    taken as digits) when their check digit holds; they are left-padded with zeros to 14
+    digits, so one product's UPC-A and EAN-13 forms are equal. Restricted-circulation codes
+    (prefix 02, 20-29: variable-weight items whose code embeds the price or weight) are not
+    product identities and give None.
+    """
+    if isinstance(value, bool) or value is None:
+        return None
+    text = str(value) if not isinstance(value, float) else f"{value:.0f}"
+    digits = "".join(ch for ch in text if ch not in " -")
+    if not digits.isdigit() or len(digits) not in (8, 12, 13, 14):
+        return None
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    if (10 - total % 10) % 10 != check:
+        return None
+    if set(digits) == {"0"} or (len(digits) in (12, 13) and digits[0] == "2"):
+        return None
+    return digits.zfill(14)

@@ -13,7 +13,9 @@ A spelling (alias) is (shop_brand_key, raw_name, raw_brand). Each is normalized 
 - descriptor words: what is left of the name (`leche ent`);
 - its median unit price, divided by its chain's price level (learned from products that are
   certainly the same at several chains), so prices compare across chains within a few %;
-- whether the name reaches its chain's print width (learned), i.e. may have lost words.
+- whether the name reaches its chain's print width (learned), i.e. may have lost words; a
+  weighed good cut inside its loose marker (`... EN FILETES A GRANE`) loses the stub;
+- the barcode (GTIN/EAN, check digit verified) its lines print, when they print one.
 
 Brands. A known brand is global: a national brand is the same product in every chain. A
 brand seen (>= 90% of its mentions) at only one chain, or named like the chain, is that
@@ -37,10 +39,25 @@ explains, product words the spelling has, weighted by how many spellings carry t
 cut-off name is not blamed for the product's trailing words. Spellings are visited richest
 first (brand, size, mentions), each joins the best compatible product with score >= ACCEPT
 or founds a new one. Matching centroids rather than single spellings prevents chaining
-(a ~ b ~ c but a !~ c). Two passes follow: products whose centroids match both ways merge
-(order effects), and products of one brand and size, at one price, sold at disjoint sets of
-chains and sharing a word merge when the partner is unambiguous (chains print one name per
-product: `CERVEZA LAGER` / `CERVZ RUBIA`).
+(a ~ b ~ c but a !~ c). A spelling normalized exactly like a product's spelling scores 1.
+Passes follow, each merging only products created in this run (ids stay stable):
+
+- products whose centroids match both ways merge (order effects);
+- products whose spellings print the same barcode merge (`PAN RUSTICO` / `HOGAZA RUSTICA`),
+  never across two known brands or incompatible sizes;
+- products of one brand and size, at one price, sold at disjoint sets of chains and sharing
+  a word merge when the partner is unambiguous (chains print one name per product:
+  `CERVEZA LAGER` / `CERVZ RUBIA`);
+- a product all of whose words another product of the same brand (or both unbranded, sold
+  alike) explains joins it - the till dropped words (`TOMATE KG` / `TOMATE PERA KG`) -
+  when that partner is the only one, the words fit only one kind of product in the data
+  (`COLA 2L` stays apart when `REFRESCO COLA` and `COLA ZERO` both exist in 2L) and no
+  receipt carries a spelling of each.
+
+Receipts are evidence too: two spellings printed on one receipt are two products (one
+product is one line), which vetoes the last two passes. Prices: promotions only lower a
+price, so when brand (or the exact spelling) already settles the identity, a cheaper price
+seen on a line or two may be up to `PROMO_PRICE` below the product's at that chain.
 
 Hard constraints (never merged): different known brands; a branded spelling and an
 unbranded product; another chain's private label; different known sizes or pack counts
@@ -54,17 +71,20 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence, Set
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import lru_cache
 
+from pantrypulse.resolve.categories import ProductEvidence, canonical_types
 from pantrypulse.resolve.common import most_common, stable_id
 from pantrypulse.resolve.model import ProductObservation, ProductSpelling, Row
 from pantrypulse.resolve.normalize import (
+    LOOSE_PREPOSITIONS,
     NO_SIZE,
     Size,
     deumlaut,
+    is_cut_loose_marker,
     is_number,
     is_placeholder,
     parse_size,
@@ -84,6 +104,8 @@ ACCEPT = 0.72
 TIE_MARGIN = 0.02
 PRIVATE_SHARE = 0.9
 SAME_CHAIN_PRICE = 1.15  # max price ratio for one product at one chain
+PROMO_PRICE = 1.5  # ... unless the cheaper side is a line or two (a promotion), identity settled
+PROMO_LINES = 2
 CROSS_CHAIN_PRICE = 1.3  # max (chain-level adjusted) price ratio for one product across chains
 MERGE_ACCEPT = 0.8
 COMPLEMENT_PRICE = 1.1  # complementary products: prices this close
@@ -91,6 +113,11 @@ COMPLEMENT_SHARE = 0.3  # ... and sharing this much of one name
 COMPLEMENT_MARGIN = 0.1  # ... clearly more than any other candidate
 BRAND_TIE = 0.03  # unbranded spelling: brands this close are a tie, do not guess
 DROPPED_BRAND_PRICE = 1.06  # ... a brand never seen at its chain only at (nearly) its price
+SUBSUME_SHARE = 0.9  # a product all of whose words another explains ...
+SUBSUME_MARGIN = 0.1  # ... and no other product nearly as well
+KIND_EXPLAINS = 0.95  # a kind of product explains a name when it has all its words
+KIND_SHARE = 0.8  # two products are one kind when each explains this much of the other
+CODE_SHARE = 0.8  # a spelling's barcode: the code on at least this share of its coded lines
 
 
 @dataclass
@@ -455,6 +482,9 @@ class _Cluster:
         ps = self.prices.get(chain)
         return statistics.median(ps) if ps else None
 
+    def lines_at(self, chain: str) -> int:
+        return sum(m.count for m in self.members if m.sbk == chain)
+
     def any_price(self) -> float | None:
         return statistics.median(self.all_prices) if self.all_prices else None
 
@@ -613,15 +643,28 @@ def _compatible(f: ProductFeatures, c: _Cluster, ctx: _Context, branded_kind: bo
     return all(size_hint_compatible(h, f.size, p) for h, p in sorted(c.hints))
 
 
-def _price_evidence(f: ProductFeatures, c: _Cluster) -> tuple[bool, float]:
+def _promo_ok(low: float, high: float, few_low: bool, identity: bool) -> bool:
+    """A price below a product's at one chain, seen on a line or two: maybe a promotion.
+
+    Promotions only lower prices, so when the product's identity is otherwise settled
+    (`identity`: same known brand, or the very same normalized spelling) a cheaper price
+    seen on at most `PROMO_LINES` lines may be up to `PROMO_PRICE` below.
+    """
+    return identity and few_low and high / max(low, 1e-9) <= PROMO_PRICE
+
+
+def _price_evidence(f: ProductFeatures, c: _Cluster, identity: bool = False) -> tuple[bool, float]:
     """(price compatible, closeness bonus): same chain within 15%, other chains 50%."""
     if f.price is None:
         return True, 0.0
     same = c.chain_price(f.sbk)
     if same is not None:
         r = _ratio(f.price, same)
+        few = f.count <= PROMO_LINES if f.price < same else c.lines_at(f.sbk) <= PROMO_LINES
         if r > SAME_CHAIN_PRICE:
-            return False, 0.0
+            if not _promo_ok(min(f.price, same), max(f.price, same), few, identity):
+                return False, 0.0
+            r = SAME_CHAIN_PRICE
         return True, 0.05 * (1.0 - math.log(r) / math.log(SAME_CHAIN_PRICE))
     other = c.any_price()
     if other is None:
@@ -717,6 +760,7 @@ def resolve_products(
     previous_aliases: Sequence[Row] = (),
     now: datetime | None = None,
     guard_unknown_size: bool = True,
+    together: Set[tuple[str, str]] = frozenset(),
 ) -> tuple[list[Row], list[Row], dict[str, int]]:
     """Resolve product spellings against the previous registry.
 
@@ -735,9 +779,15 @@ def resolve_products(
             obs_by_key[k].categories.update(o.categories)
             obs_by_key[k].prices.extend(o.prices)
             obs_by_key[k].weighed += o.weighed
+            obs_by_key[k].codes.update(o.codes)
         else:
             obs_by_key[k] = ProductObservation(
-                o.spelling, o.count, Counter(o.categories), list(o.prices), o.weighed
+                o.spelling,
+                o.count,
+                Counter(o.categories),
+                list(o.prices),
+                o.weighed,
+                Counter(o.codes),
             )
     for r in previous_aliases:
         if r["alias_key"] not in obs_by_key:
@@ -814,7 +864,9 @@ def resolve_products(
             index.register(c)
 
     _merge_similar(clusters, decisions, index, ctx)
-    _merge_complementary(clusters, decisions, ctx)
+    _merge_by_code(clusters, decisions, ctx, _spelling_codes(obs_by_key))
+    _merge_complementary(clusters, decisions, ctx, together)
+    _merge_subsumed(clusters, decisions, index, ctx, together)
     _fold_duplicates(clusters, decisions)
 
     # Output attributes come from each product's members replayed in a canonical order, so
@@ -851,8 +903,9 @@ def resolve_products(
             }
         )
     alias_rows.sort(key=lambda r: r["alias_key"])
+    types = canonical_types([_type_evidence(final[c.order]) for c in live])
     product_rows = [
-        _product_row(final[c.order], vocab, norm[c.order])
+        _product_row(final[c.order], vocab, norm[c.order], types[c.order])
         for c in sorted(live, key=lambda c: c.pid)
     ]
     stats = {
@@ -915,6 +968,12 @@ def _mark_truncated(feats: Sequence[ProductFeatures]) -> None:
     for f in feats:
         w = width.get(f.sbk)
         f.truncated = w is not None and len(f.spelling.name.strip()) >= w - 1
+        # a weighed good cut in its loose marker (`... EN FILETES A GRANE`): drop the stub
+        if f.truncated and f.loose and len(f.desc) > 1 and is_cut_loose_marker(f.desc[-1]):
+            desc = list(f.desc[:-1])
+            if len(desc) > 1 and desc[-1] in LOOSE_PREPOSITIONS:
+                desc.pop()
+            f.desc = tuple(desc)
 
 
 def _replay(members: Sequence[ProductFeatures], order: int, learned: dict) -> _Cluster:
@@ -988,8 +1047,13 @@ def _clusters_mergeable(a: _Cluster, b: _Cluster) -> bool:
     if a.brand is None and (a.scoped or b.scoped) and not _chains_of(a) & _chains_of(b):
         return False
     for chain in set(a.prices) & set(b.prices):
-        if _ratio(a.chain_price(chain), b.chain_price(chain)) > SAME_CHAIN_PRICE:
-            return False
+        pa, pb = a.chain_price(chain), b.chain_price(chain)
+        if _ratio(pa, pb) > SAME_CHAIN_PRICE:
+            low = a if pa < pb else b
+            if not _promo_ok(
+                min(pa, pb), max(pa, pb), low.lines_at(chain) <= PROMO_LINES, a.brand is not None
+            ):
+                return False
     pa, pb = a.any_price(), b.any_price()
     return pa is None or pb is None or _ratio(pa, pb) <= CROSS_CHAIN_PRICE
 
@@ -1070,7 +1134,24 @@ def _word_share(a: ProductFeatures, c: _Cluster, ctx: _Context) -> float:
     return _coverages(a, c, ctx)[0]
 
 
-def _merge_complementary(clusters: list[_Cluster], decisions: dict, ctx: _Context) -> None:
+def _printed_together(a: _Cluster, b: _Cluster, together: Set[tuple[str, str]]) -> bool:
+    """A spelling of each on one receipt: two products (one product is one line)."""
+    if not together:
+        return False
+    keys_b = [m.key for m in b.members]
+    for m in a.members:
+        for k in keys_b:
+            if ((m.key, k) if m.key < k else (k, m.key)) in together:
+                return True
+    return False
+
+
+def _merge_complementary(
+    clusters: list[_Cluster],
+    decisions: dict,
+    ctx: _Context,
+    together: Set[tuple[str, str]] = frozenset(),
+) -> None:
     """Merge one product named differently by different chains.
 
     Chains print one name per product: two products of one brand and size, at the same
@@ -1083,6 +1164,8 @@ def _merge_complementary(clusters: list[_Cluster], decisions: dict, ctx: _Contex
         if o is c or not o.members or o.brand != c.brand or o.scoped:
             return False
         if _chains_of(o) & _chains_of(c) or not _clusters_mergeable(o, c):
+            return False
+        if _printed_together(c, o, together):
             return False
         if c.is_loose() != o.is_loose():
             return False
@@ -1138,6 +1221,164 @@ def _merge_complementary(clusters: list[_Cluster], decisions: dict, ctx: _Contex
                 changed = True
 
 
+def _spelling_codes(obs_by_key: dict[str, ProductObservation]) -> dict[str, str]:
+    """Map alias key -> the barcode its lines carry, when one code dominates (>= 80%)."""
+    out = {}
+    for k, o in obs_by_key.items():
+        if o.codes:
+            code, n = min(o.codes.items(), key=lambda kv: (-kv[1], kv[0]))
+            if n >= CODE_SHARE * sum(o.codes.values()):
+                out[k] = code
+    return out
+
+
+def _merge_by_code(
+    clusters: list[_Cluster], decisions: dict, ctx: _Context, codes: dict[str, str]
+) -> None:
+    """Products whose spellings print the same barcode (GTIN/EAN) are one product.
+
+    A barcode identifies a trade item, so it ties names that share no word (`PAN RUSTICO`,
+    `HOGAZA RUSTICA`) and a spelling that dropped its brand to the branded product. Still
+    never across two different known brands or incompatible sizes (a misprinted or reused
+    code), and never two products that already have ids (ids stay stable): new products
+    join the product that has an id, else the biggest.
+    """
+    by_code: dict[str, list[_Cluster]] = defaultdict(list)
+    for c in clusters:
+        seen = set()
+        for m in c.members:
+            code = codes.get(m.key)
+            if code and code not in seen:
+                seen.add(code)
+                by_code[code].append(c)
+    for code in sorted(by_code):
+        group = [c for c in by_code[code] if c.members]
+        group = list({c.order: c for c in group}.values())
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda c: (c.pid is None, -len(c.members), c.order))
+        target = group[0]
+        for c in group[1:]:
+            if c.pid is not None or not c.members:
+                continue
+            if c.brand and target.brand and c.brand != target.brand:
+                continue
+            if not sizes_compatible(c.size, target.size) or (
+                c.is_loose() is not None
+                and target.is_loose() is not None
+                and c.is_loose() != target.is_loose()
+            ):
+                continue
+            if target.brand is None and c.brand:
+                target.brand = c.brand
+            for f in c.members:
+                _, method, score = decisions[f.key]
+                decisions[f.key] = (target, "fuzzy" if method == "new" else method, score)
+                target.add(f, ctx.learned)
+            c.members = []
+
+
+def _merge_subsumed(
+    clusters: list[_Cluster],
+    decisions: dict,
+    index: _Index,
+    ctx: _Context,
+    together: Set[tuple[str, str]],
+) -> None:
+    """Merge a product whose every word another product explains: the name lost words.
+
+    Tills drop words (`TOMATE KG` for `TOMATE PERA KG`, `COLA 2L` for `REFRESCO COLA 2L`).
+    A new product joins another when all its words are explained by that product's words
+    (abbreviation-aware, learned abbreviations included), both have the same brand (or
+    are both unbranded and sold alike), compatible sizes, prices and weighing, the partner
+    is the only product that explains it (`COLA 2L` next to `COLA 2L` and `COLA ZERO 2L`
+    of one brand stays apart), and no receipt ever carries a spelling of each (one product
+    is one line on a receipt: two spellings on one receipt are two products). Nor when
+    its words fit two kinds of product anywhere in the data, whatever the brand (`COLA 2L`
+    when both `REFRESCO COLA` and `COLA ZERO` exist in 2L): a dropped word is then a guess.
+    """
+    live = [c for c in clusters if c.members]
+    by_brand: dict[str, list[_Cluster]] = defaultdict(list)
+    for c in live:
+        by_brand[c.brand or ""].append(c)
+
+    for brand in sorted(by_brand):
+        group = sorted(by_brand[brand], key=lambda c: (len(c.members), c.order))
+        for c in group:
+            if not c.members or c.pid is not None or not c.canon:
+                continue
+            fc = _as_spelling(c)
+            if not fc.desc:
+                continue
+            scored = []
+            for o in group:
+                if o is c or not o.members or not _clusters_mergeable(o, c):
+                    continue
+                if c.is_loose() != o.is_loose():
+                    continue
+                if c.brand is None and (c.size.value is None) != (o.size.value is None):
+                    continue
+                if not all(size_hint_compatible(h, o.size, p) for h, p in c.hints) or not all(
+                    size_hint_compatible(h, c.size, p) for h, p in o.hints
+                ):
+                    continue
+                share = _word_share(fc, o, ctx)
+                if share >= SUBSUME_SHARE - SUBSUME_MARGIN:
+                    scored.append((share, o))
+            if not scored:
+                continue
+            scored.sort(key=lambda x: (-x[0], -len(x[1].members), x[1].order))
+            best, target = scored[0]
+            if best < SUBSUME_SHARE or (len(scored) > 1 and scored[1][0] > best - SUBSUME_MARGIN):
+                continue
+            if _printed_together(c, target, together):
+                continue
+            if _kinds_explaining(c, fc, clusters, index, ctx) > 1:
+                continue
+            for f in c.members:
+                _, method, score = decisions[f.key]
+                decisions[f.key] = (
+                    target,
+                    "fuzzy" if method == "new" else method,
+                    min(score, round(best, 4)),
+                )
+                target.add(f, ctx.learned)
+            c.members = []
+
+
+def _content(f: ProductFeatures) -> ProductFeatures:
+    """`f` without one- and two-letter words (`a`, `de`, `la`: what tills drop first)."""
+    desc = tuple(t for t in f.desc if len(t) > 2 or not t.isalpha())
+    return replace(f, desc=desc) if desc else f
+
+
+def _kinds_explaining(
+    c: _Cluster, fc: ProductFeatures, clusters: list[_Cluster], index: _Index, ctx: _Context
+) -> int:
+    """How many kinds of product (any brand, sold like `c`) explain all of `c`'s words.
+
+    Two explaining products are one kind when each explains the other's words (one- and
+    two-letter function words aside: `LAVAVAJILLAS A MANO` and `LAVAVAJ. MANO` are one kind).
+    """
+    kinds: list[_Cluster] = []
+    for o_i in index.candidates(replace(fc, brand=None)):
+        o = clusters[o_i]
+        if o is c or not o.members or o.is_loose() != c.is_loose():
+            continue
+        if not sizes_compatible(o.size, c.size) or _word_share(fc, o, ctx) < KIND_EXPLAINS:
+            continue
+        fo = _content(_as_spelling(o))
+        if not any(
+            _word_share(fo, k, ctx) >= KIND_SHARE
+            and _word_share(_content(_as_spelling(k)), o, ctx) >= KIND_SHARE
+            for k in kinds
+        ):
+            kinds.append(o)
+            if len(kinds) > 1:
+                return len(kinds)
+    return len(kinds)
+
+
 def _fold_duplicates(clusters: list[_Cluster], decisions: dict) -> None:
     """New products with the same normalized key as an earlier one are that product."""
     by_norm: dict[str, list[_Cluster]] = defaultdict(list)
@@ -1172,6 +1413,7 @@ def _best_cluster(
         f.branded_kind = kind
     by_price_only: set[int] = set()
     stub = f.desc[-1] if f.truncated and not f.brand and f.desc and len(f.desc[-1]) <= 2 else ""
+    gkey = f.gkey
     for c in cands:
         if not _compatible(f, c, ctx, f.branded_kind):
             continue
@@ -1183,12 +1425,14 @@ def _best_cluster(
             if f.price is None or other is None or _ratio(f.price, other) > DROPPED_BRAND_PRICE:
                 continue
             by_price_only.add(c.order)
-        s = _score(f, c, ctx)
+        # a spelling normalized exactly like one of the product's is that product's
+        s = 1.0 if any(m.gkey == gkey for m in c.members) else _score(f, c, ctx)
         if s < ACCEPT:
             continue
         bonus = 0.0
         if _uncertain(f, c):
-            ok, bonus = _price_evidence(f, c)
+            same_spelling = s >= 1.0 and f.truncated is False
+            ok, bonus = _price_evidence(f, c, bool(f.brand and c.brand) or same_spelling)
             if not ok:
                 continue
         if f.sbk in c.prices or any(m.sbk == f.sbk for m in c.members):
@@ -1242,15 +1486,22 @@ def _branded_kind(f: ProductFeatures, cands: Sequence[_Cluster], ctx: _Context) 
     return False
 
 
-def _product_row(c: _Cluster, vocab: BrandVocabulary, norm_key: str) -> Row:
+def _type_evidence(c: _Cluster) -> ProductEvidence:
+    cats: Counter = Counter()
+    for m in c.members:
+        cats.update(m.categories)
+    return ProductEvidence(c.order, cats, tuple(_canonical_tokens(c)), c.brand)
+
+
+def _product_row(
+    c: _Cluster, vocab: BrandVocabulary, norm_key: str, product_type: str | None
+) -> Row:
     names: Counter = Counter()
     brands: Counter = Counter()
-    cats: Counter = Counter()
     for m in c.members:
         names[m.spelling.name.strip()] += m.count + 1
         if m.brand == c.brand and m.spelling.brand and not is_placeholder(m.spelling.brand):
             brands[m.spelling.brand.strip()] += m.count + 1
-        cats.update(m.categories)
     name = most_common(names, tie=lambda s: (-len(s), s))
     brand = most_common(brands) if brands else (vocab.display(c.brand) if c.brand else None)
     size = c.size
@@ -1258,7 +1509,7 @@ def _product_row(c: _Cluster, vocab: BrandVocabulary, norm_key: str) -> Row:
         "product_id": c.pid,
         "product_name": name,
         "product_brand": brand,
-        "product_type": most_common(cats) if cats else None,
+        "product_type": product_type,
         "size_value": float(size.value) if size.value is not None else None,
         "size_unit": size.unit,
         "pack_count": int(size.pack) if size.pack is not None else None,

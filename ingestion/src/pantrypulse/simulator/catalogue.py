@@ -242,6 +242,8 @@ def build_shops(seed: int) -> list[Shop]:
 # size in EUR (per kg for loose goods), national brands (,) or "loose" (sold by weight) or
 # "generic" (unbranded, the same product everywhere) or "-" (private labels only),
 # private-label likelihood per chain ("all" = every chain), weekly purchase weight.
+# Alternative name forms share a word with the first (see `messy`: a synonym sharing
+# nothing, same brand and size, is decidable only with language knowledge).
 # fmt: off
 _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...] = (
     ("leche_entera", "Leche entera;Leche entera de vaca", "dairy", "1l,6x1l",
@@ -279,7 +281,8 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
      1.55, "Bimbia,Panrica", 0.7, 0.7),
     ("barra_pan", "Barra de pan;Pan barra", "bakery", "250g", 0.55, "generic", 0, 3),
     ("pan_rustico", "Pan rústico;Hogaza rústica", "bakery", "400g", 1.4, "generic", 0, 0.8),
-    ("croissants", "Croissants;Cruasanes", "bakery", "6u", 1.75, "Bimbia,Panrica", 0.5, 0.5),
+    ("croissants", "Croissants;Croissants mantequilla", "bakery", "6u", 1.75, "Bimbia,Panrica",
+     0.5, 0.5),
     ("magdalenas", "Magdalenas", "bakery", "12u", 1.6, "Dulcemar", 0.7, 0.6),
     ("tostadas", "Pan tostado;Tostadas", "bakery", "270g", 1.25, "Ortiza,Bimbia", 0.6, 0.6),
     ("pan_hamburguesa", "Pan de hamburguesa", "bakery", "4u", 1.2, "Bimbia", 0.5, 0.3),
@@ -349,7 +352,7 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
     ("queso_manchego", "Queso manchego curado cuña;Queso manchego cuña", "deli", "300g",
      4.95, "Dehesa Grande,La Vega Real", 0.5, 0.4),
     ("hummus", "Hummus", "deli", "240g", 1.85, "Yorgos", 0.5, 0.4),
-    ("aceite_oliva_ve", "Aceite de oliva virgen extra;AOVE", "pantry", "1l,5l",
+    ("aceite_oliva_ve", "Aceite de oliva virgen extra;Aceite AOVE", "pantry", "1l,5l",
      8.95, "Olivar del Sur,Carbonera,La Hispana", 0.9, 0.5),
     ("aceite_oliva_suave", "Aceite de oliva suave;Aceite oliva 0,4º", "pantry", "1l",
      7.5, "Carbonera,La Hispana", 0.7, 0.3),
@@ -360,7 +363,8 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
     ("arroz_basmati", "Arroz basmati", "pantry", "500g", 1.75, "Tildan", 0.5, 0.3),
     ("arroz_largo", "Arroz largo", "pantry", "1kg", 1.3, "La Huertana", 0.6, 0.3),
     ("macarrones", "Macarrones", "pantry", "500g,1kg", 0.85, "Barillo,Pastas Galo", 0.9, 0.9),
-    ("espaguetis", "Espaguetis;Spaghetti", "pantry", "500g", 0.85, "Barillo,Pastas Galo", 0.9, 0.9),
+    ("espaguetis", "Espaguetis;Pasta espaguetis", "pantry", "500g", 0.85, "Barillo,Pastas Galo",
+     0.9, 0.9),
     ("fideos", "Fideos finos", "pantry", "500g", 0.9, "Pastas Galo", 0.5, 0.3),
     ("harina", "Harina de trigo;Harina trigo", "pantry", "1kg", 0.8, "Harinera Real", 0.6, 0.2),
     ("azucar", "Azúcar blanco;Azúcar blanquilla", "pantry", "1kg",
@@ -385,7 +389,7 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
      2.6, "Cafemax,Marcella", 0.5, 0.4),
     ("cacao_soluble", "Cacao soluble;Cacao en polvo", "pantry", "390g",
      2.85, "Cacaolín,Nesquito", 0.6, 0.4),
-    ("copos_maiz", "Copos de maíz;Cereales corn flakes", "pantry", "500g",
+    ("copos_maiz", "Copos de maíz;Cereales copos maíz", "pantry", "500g",
      1.65, "Kellans,Nestora", 0.7, 0.4),
     ("cereales_choco", "Cereales de chocolate;Cereales choco", "pantry", "375g",
      2.2, "Kellans,Nestora", 0.6, 0.4),
@@ -458,7 +462,7 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
     ("galletas_choco", "Galletas con chocolate;Cookies chocolate", "snacks", "185g",
      1.65, "Orbio,Cuetarra", 0.6, 0.5),
     ("palomitas", "Palomitas microondas", "snacks", "3x100g", 1.45, "Poppins", 0.4, 0.2),
-    ("gominolas", "Gominolas;Caramelos de goma", "snacks", "150g", 1.2, "Haribé", 0.3, 0.3),
+    ("gominolas", "Gominolas;Caramelos gominolas", "snacks", "150g", 1.2, "Haribé", 0.3, 0.3),
     ("crema_cacao", "Crema de cacao;Crema cacao avellanas", "snacks", "400g",
      2.95, "Nocella", 0.6, 0.3),
     ("chocolate_leche", "Chocolate con leche", "snacks", "100g", 1.15, "Valora,Milkana", 0.7, 0.6),
@@ -473,7 +477,7 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
     ("pastillas_lavavajillas", "Pastillas lavavajillas;Lavavajillas máquina pastillas",
      "household", "40u", 6.5, "Fairlia,Finnex", 0.6, 0.2),
     ("lejia", "Lejía;Lejía normal", "household", "2l", 0.95, "La Paloma,Conejín", 0.7, 0.2),
-    ("friegasuelos", "Friegasuelos;Limpiador suelos", "household", "1.5l",
+    ("friegasuelos", "Friegasuelos;Friegasuelos limpiador", "household", "1.5l",
      1.55, "Mistral,Don Brillo", 0.6, 0.2),
     ("papel_higienico", "Papel higiénico;Papel higiénico doble capa", "household", "12u",
      4.45, "Scotina,Renovia", 0.9, 0.5),
@@ -487,7 +491,7 @@ _ITEM_ROWS: tuple[tuple[str, str, str, str, float, str, float | str, float], ...
      2.25, "Sanelia,Nivela,Doveline", 0.9, 0.3),
     ("champu", "Champú;Champú anticaspa", "personal_care", "300ml",
      2.95, "Head&Care,Pantelle", 0.8, 0.3),
-    ("pasta_dientes", "Pasta de dientes;Dentífrico", "personal_care", "75ml",
+    ("pasta_dientes", "Pasta de dientes;Dentífrico pasta dientes", "personal_care", "75ml",
      1.65, "Colgana,Signia", 0.8, 0.3),
     ("desodorante", "Desodorante roll-on;Desodorante", "personal_care", "50ml",
      2.1, "Nivela,Rexino", 0.6, 0.2),

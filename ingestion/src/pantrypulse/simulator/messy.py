@@ -6,6 +6,22 @@ item-master edits); a chain's firmware update can switch the house style on a gi
 The registry here guarantees the ground truth stays well defined: a (product_name,
 product_brand) pair never means two different products at one chain, and across chains it
 is shared only by private labels printed without their brand.
+
+Realistic anchors (kept so that the truth, defined per product, is decidable from receipts;
+the mess stays: case, accents, abbreviations, units, truncation, brand placement):
+
+- A national brand of an item that comes in several brands (national brands anywhere, or
+  this chain's own label) keeps its brand on every line at that chain: when the printed
+  name lost it (brand position `none`, or cut off by the receipt width), the line's
+  `product_brand` field carries it (`_anchored`). A till that sells three brands of
+  semi-skimmed milk tells them apart on the receipt; without this, `LECHE SEMIDESNATAD`
+  at a chain selling two brands named no product anyone could recover. Brands still move
+  around in the name, get cut, and are missing where only one brand of the item exists.
+- Alternative item names (`catalogue._ITEM_ROWS`) share a word with the main name
+  (`Friegasuelos` / `Friegasuelos limpiador`, not `Limpiador suelos`): a name variant that
+  shares nothing with the other chains' names, with the same brand and size, is a pure
+  language-knowledge synonym that no data-driven matcher can tie (`Pan rústico` / `Hogaza
+  rústica` stays: the barcode some chains print ties it).
 """
 
 from __future__ import annotations
@@ -526,6 +542,23 @@ def _fallbacks(c: Choice, product: Product) -> list[Choice]:
     return out
 
 
+def _anchored(
+    seed: int, chain: Chain, style: PrintStyle, product: Product, c: Choice, anchor: bool
+) -> Choice:
+    """`c`, with the brand field on when the name lost a brand the till must not lose.
+
+    A chain that sells several brands of one item tells them apart on the receipt: when the
+    printed name does not carry the whole national brand (placed `none`, or cut off by the
+    receipt's width), the line's brand field does.
+    """
+    if not anchor or c.brand_field is not None or not product.brand:
+        return c
+    name = strip_accents(render(seed, chain, style, product, c)).casefold()
+    if strip_accents(product.brand).casefold() in " ".join(name.split()):
+        return c
+    return replace(c, brand_field="upper" if style.brand_field_upper else "proper")
+
+
 def _place(
     seed: int,
     registry: SpellingRegistry,
@@ -533,8 +566,10 @@ def _place(
     style: PrintStyle,
     product: Product,
     c: Choice,
+    anchor: bool = False,
 ) -> Choice:
     for candidate in (c, *_fallbacks(c, product)):
+        candidate = _anchored(seed, chain, style, product, candidate, anchor)
         name = render(seed, chain, style, product, candidate)
         printed = candidate.brand_pos != "none" and bool(product.brand)
         if registry.accept(
@@ -552,25 +587,46 @@ def build_spellings(
     out: dict[tuple[str, str], list[Spelling]] = {}
     for chain in CHAINS:
         style = STYLES[chain.chain_id]
+        brands_of_item: dict[str, set[str]] = {}
+        for product in products:
+            if product.brand and (not product.private_label_of or chain.chain_id in product.chains):
+                brands_of_item.setdefault(product.item_key, set()).add(product.brand)
         for product in products:
             if chain.chain_id not in product.chains:
                 continue
+            # a national brand among several brands of its item at this chain
+            brands = brands_of_item.get(product.item_key, ())
+            anchor = not product.private_label_of and len(brands) > 1
             rng = rng_for(seed, "variants", chain.chain_id, product.product_id)
             dominant = _place(
-                seed, registry, chain, style, product, _dominant(seed, chain, style, product)
+                seed,
+                registry,
+                chain,
+                style,
+                product,
+                _dominant(seed, chain, style, product),
+                anchor,
             )
             entries: list[tuple[Choice, float, str]] = []
             if style.firmware:
                 _, attr, value = style.firmware
                 post = _place(
-                    seed, registry, chain, style, product, replace(dominant, **{attr: value})
+                    seed,
+                    registry,
+                    chain,
+                    style,
+                    product,
+                    replace(dominant, **{attr: value}),
+                    anchor,
                 )
                 entries += [(dominant, 1.0, "pre"), (post, 1.0, "post")]
             else:
                 entries.append((dominant, 1.0, "all"))
             extra = sum(rng.random() < style.extra_variants / 3 for _ in range(3))
             for _ in range(extra):
-                variant = _perturb(rng, style, product, dominant)
+                variant = _anchored(
+                    seed, chain, style, product, _perturb(rng, style, product, dominant), anchor
+                )
                 name = render(seed, chain, style, product, variant)
                 printed = variant.brand_pos != "none" and bool(product.brand)
                 if registry.accept(
