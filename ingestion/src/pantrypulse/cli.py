@@ -55,6 +55,11 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (IngestError, TransformError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:  # object store or catalog unreachable: say so in one line
+            raise click.ClickException(
+                f"storage error ({type(exc).__name__}): {exc}; nothing was half-written, "
+                "re-run the command once the store answers"
+            ) from None
 
 
 @click.group(cls=_Group)
