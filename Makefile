@@ -90,7 +90,7 @@ test-unit: $(ING_ENV) ## Unit tests: contract, settings, sources, bronze, simula
 test-pipelines: envs ## Pipeline tests: dbt models and the embedded end-to-end run
 	$(PYTEST) tests/pipelines
 
-test: lint test-unit test-pipelines test-infra test-gitops test-dashboard-assets test-alerts ## Everything offline: lint, unit, pipelines, infra, gitops, dashboards (CI runs this)
+test: lint test-unit test-pipelines test-infra test-gitops test-dashboard-assets test-alerts test-dags ## Everything offline: lint, unit, pipelines, infra, gitops, dashboards, DAGs (CI runs this)
 
 bench: envs ## Benchmarks (ingest throughput, dbt build time) -> tests/bench/results/
 	$(PY) -m pantrypulse.bench --out tests/bench/results

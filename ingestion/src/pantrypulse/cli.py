@@ -48,12 +48,13 @@ class _Group(click.Group):
     """Turns the pipeline's own errors into one clear line and a non-zero exit."""
 
     def invoke(self, ctx):
+        from pantrypulse.maintenance import MaintenanceError
         from pantrypulse.pipeline import IngestError
         from pantrypulse.transform import TransformError
 
         try:
             return super().invoke(ctx)
-        except (IngestError, TransformError, SettingsError) as exc:
+        except (IngestError, TransformError, MaintenanceError, SettingsError) as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:  # object store or catalog unreachable: say so in one line
             raise click.ClickException(
@@ -278,6 +279,43 @@ def status(as_json: bool) -> None:
             click.echo(f"{key:>20}: {value}")
     if not st.reconciled:
         sys.exit(3)
+
+
+@main.command()
+@click.option(
+    "--retention-days",
+    type=click.FloatRange(min=0),
+    default=7.0,
+    show_default=True,
+    help="keep snapshots and files younger than this",
+)
+@click.option("--table", "tables", multiple=True, help="ns.table (default: every table)")
+@click.option("--no-compact", is_flag=True, help="skip small-file compaction")
+@click.option("--no-expire", is_flag=True, help="skip snapshot expiry")
+@click.option("--no-orphans", is_flag=True, help="skip orphan-file removal")
+@click.option("--dry-run", is_flag=True, help="report what would change, change nothing")
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def maintain(retention_days, tables, no_compact, no_expire, no_orphans, dry_run, as_json) -> None:
+    """Iceberg maintenance: compaction, snapshot expiry, orphan files (safe beside writers)."""
+    from datetime import timedelta
+
+    from pantrypulse.maintenance import maintain as run
+
+    settings = _settings()
+    report = run(
+        _catalog(settings),
+        list(tables) or None,
+        timedelta(days=retention_days),
+        compact=not no_compact,
+        expire=not no_expire,
+        remove_orphans=not no_orphans,
+        dry_run=dry_run,
+    )
+    if as_json:
+        click.echo(json.dumps(report, indent=2, default=str))
+    else:
+        for key, value in report["totals"].items():
+            click.echo(f"{key:>22}: {value}")
 
 
 @main.command()

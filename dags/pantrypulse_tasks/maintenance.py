@@ -1,0 +1,126 @@
+"""Iceberg table maintenance: compaction, snapshot expiry, orphan-file removal.
+
+In the cluster it runs through Trino (`ALTER TABLE ... EXECUTE optimize | expire_snapshots |
+remove_orphan_files`) on every Iceberg table of the pipeline's schemas, discovered at run time
+so new dbt models are maintained without a DAG change. Locally it is the `ingestion` step
+`pantrypulse maintain`, the embedded equivalent with pyiceberg. Both are safe beside running
+writers: compaction and expiry are optimistic Iceberg commits (a concurrent commit makes them
+retry, never lose data), and only files older than the retention and referenced by no live
+snapshot are removed, so an in-flight writer's new files are never touched.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from pantrypulse_tasks import alerts
+from pantrypulse_tasks.config import RunnerConfig, runner_config
+from pantrypulse_tasks.steps import Resources, Step, build_step
+
+RETENTION = "{{ params.retention_days }}"
+SCHEMAS = ("bronze", "resolution", "silver", "gold")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+MAINTAIN_STEP = Step(
+    "maintain",
+    "ingestion",
+    ("maintain", "--retention-days", RETENTION, "--json"),
+    timedelta(hours=2),
+    "Compact small files, expire snapshots older than the retention, remove orphan files.",
+    Resources(cpu="500m", memory="1Gi", cpu_limit="2", memory_limit="4Gi"),
+    returns_json=True,
+)
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")
+    return f'"{name}"'
+
+
+def maintenance_statements(
+    catalog: str, schema: str, table: str, retention_days: int, file_size_threshold: str = "128MB"
+) -> list[str]:
+    """The Trino statements for one table, in order: compact, expire, remove orphans."""
+    if retention_days < 1:
+        raise ValueError("retention_days must be >= 1")
+    name = ".".join(_ident(p) for p in (catalog, schema, table))
+    keep = f"'{int(retention_days)}d'"
+    return [
+        f"ALTER TABLE {name} EXECUTE optimize(file_size_threshold => '{file_size_threshold}')",
+        f"ALTER TABLE {name} EXECUTE expire_snapshots(retention_threshold => {keep})",
+        f"ALTER TABLE {name} EXECUTE remove_orphan_files(retention_threshold => {keep})",
+    ]
+
+
+def tables_query(catalog: str, schemas: Sequence[str]) -> str:
+    """Trino query listing the base tables of `schemas` (views are not maintained)."""
+    listed = ", ".join(f"'{s}'" for s in schemas if _IDENT.match(s))
+    # Identifiers are validated above; the values are literals this module generates.
+    return (
+        f"SELECT table_schema, table_name FROM {_ident(catalog)}.information_schema.tables "  # noqa: S608
+        f"WHERE table_type = 'BASE TABLE' AND table_schema IN ({listed}) ORDER BY 1, 2"
+    )
+
+
+class TrinoMaintenanceOperator(BaseOperator):
+    """Run the maintenance statements on every Iceberg table of `schemas` through Trino."""
+
+    template_fields: Sequence[str] = ("retention_days",)
+    ui_color = "#dde7f7"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        catalog: str,
+        schemas: Sequence[str] = SCHEMAS,
+        retention_days: int | str = RETENTION,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.catalog = catalog
+        self.schemas = tuple(schemas)
+        self.retention_days = retention_days
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Maintain each table; one table failing does not stop the others, but fails the task."""
+        from airflow.providers.trino.hooks.trino import TrinoHook
+
+        hook = TrinoHook(trino_conn_id=self.conn_id)
+        retention = int(self.retention_days)
+        tables = hook.get_records(tables_query(self.catalog, self.schemas)) or []
+        done, failed = [], {}
+        for schema, table in tables:
+            try:
+                for sql in maintenance_statements(self.catalog, schema, table, retention):
+                    self.log.info("%s", sql)
+                    hook.run(sql)
+                done.append(f"{schema}.{table}")
+            except Exception as exc:  # reported below, and fails the task
+                failed[f"{schema}.{table}"] = str(exc)[:300]
+        alerts.emit_metric("pantrypulse_maintenance_tables", len(done), engine="trino")
+        if failed:
+            raise AirflowException(f"maintenance failed for {sorted(failed)}: {failed}")
+        return {"engine": "trino", "tables": done, "retention_days": retention}
+
+
+def build_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
+    """The maintenance task for the configured runner."""
+    cfg = cfg or runner_config()
+    if cfg.runner == "kubernetes":
+        return TrinoMaintenanceOperator(
+            task_id=MAINTAIN_STEP.task_id,
+            conn_id=cfg.kubernetes.trino_conn_id,
+            catalog=cfg.kubernetes.trino_catalog,
+            execution_timeout=MAINTAIN_STEP.execution_timeout,
+            doc_md=MAINTAIN_STEP.doc,
+        )
+    return build_step(MAINTAIN_STEP, cfg)
