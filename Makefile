@@ -26,7 +26,7 @@ PYTEST := $(PY) -m pytest
 help: ## Show this help
 	@echo "PantryPulse lakehouse. Start here: make demo, then make test."
 	@echo
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_.-]+:.*## / {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(UV):
 	python3 -m venv .tools/uv
@@ -102,4 +102,6 @@ clean: ## Remove local data and caches (keeps the environments)
 distclean: clean ## Also remove the environments and the bootstrap uv
 	rm -rf .tools ingestion/.venv dbt/.venv infra/.venv policies/.venv
 
--include mk/*.mk
+# Each area owns its targets in a fragment beside its code.
+include infra/infra.mk argocd/gitops.mk dags/dags.mk apps/superset-assets/dashboards.mk \
+        tests/integration/integration.mk
