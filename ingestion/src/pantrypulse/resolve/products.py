@@ -1503,7 +1503,11 @@ def _product_row(
         if m.brand == c.brand and m.spelling.brand and not is_placeholder(m.spelling.brand):
             brands[m.spelling.brand.strip()] += m.count + 1
     name = most_common(names, tie=lambda s: (-len(s), s))
-    brand = most_common(brands) if brands else (vocab.display(c.brand) if c.brand else None)
+    # One display per brand across every product, so gold never splits a brand's spend
+    # between `HACENDILLA` and `Hacendilla`; this product's own spellings are the fallback.
+    brand = (vocab.display(c.brand) if c.brand else None) or (
+        most_common(brands) if brands else None
+    )
     size = c.size
     return {
         "product_id": c.pid,
