@@ -49,6 +49,8 @@ def machine() -> dict:
         "os": platform.platform(),
         "python": platform.python_version(),
         "packages": packages,
+        # Other work on the machine skews timings; record how busy it was at the start.
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 
