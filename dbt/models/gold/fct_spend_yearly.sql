@@ -1,30 +1,11 @@
--- Yearly spend: one row per year x shop x product (latest revision of accepted invoices),
--- with shop brand, city, product type and product brand denormalised for grouping.
+-- Yearly spend: one row per year x shop x product, rolled up from the monthly mart so the two
+-- grains cannot disagree. An invoice falls in exactly one month, so monthly invoice counts add
+-- up to yearly ones.
 with
 
-invoice_lines as (
+spend_monthly as (
 
-    select * from {{ ref('fct_invoice_lines') }}
-
-),
-
-bucketed as (
-
-    select
-        {{ year_start('issued_date') }} as spend_year_start,
-        {{ year_of('issued_date') }} as spend_year,
-        shop_id,
-        shop_name,
-        shop_brand,
-        city,
-        product_id,
-        product_name,
-        product_type,
-        product_brand,
-        invoice_id,
-        quantity,
-        line_total
-    from invoice_lines
+    select * from {{ ref('fct_spend_monthly') }}
 
 ),
 
@@ -34,18 +15,18 @@ final as (
         spend_year,
         shop_id,
         product_id,
-        max(spend_year_start) as spend_year_start,
+        min({{ year_start('spend_month') }}) as spend_year_start,
         max(shop_name) as shop_name,
         max(shop_brand) as shop_brand,
         max(city) as city,
         max(product_name) as product_name,
         max(product_type) as product_type,
         max(product_brand) as product_brand,
-        {{ to_money('sum(line_total)') }} as spend,
+        {{ to_money('sum(spend)') }} as spend,
         {{ to_measure('sum(quantity)') }} as quantity,
-        count(*) as line_count,
-        count(distinct invoice_id) as invoice_count
-    from bucketed
+        cast(sum(line_count) as bigint) as line_count,
+        cast(sum(invoice_count) as bigint) as invoice_count
+    from spend_monthly
     group by spend_year, shop_id, product_id
 
 )
