@@ -59,6 +59,51 @@ class DbtSettings(_Section):
     threads: int = Field(2, ge=1, le=64)
 
 
+class StreamSettings(_Section):
+    """The Kafka consumer behind `pantrypulse stream` (and the simulator's producer)."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = Field("pantrypulse.invoices.v1", pattern=r"^[A-Za-z0-9._-]{1,249}$")
+    group_id: str = Field("pantrypulse-bronze", min_length=1)
+    # A micro-batch closes at whichever bound it reaches first.
+    batch_max_records: int = Field(20_000, ge=1, le=1_000_000)
+    batch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    batch_max_seconds: float = Field(2.0, gt=0, le=600)
+    http_port: int = Field(8080, ge=0, le=65535)
+    # /readyz fails when no batch committed for this long while records were waiting.
+    ready_max_commit_age_s: float = Field(300, gt=0)
+    commit_max_attempts: int = Field(8, ge=1, le=100)
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
+    sasl_username: str | None = None
+    # A file holding the password (a mounted Secret), never the password itself.
+    sasl_password_file: Path | None = None
+    ssl_ca_location: Path | None = None
+    # Extra librdkafka properties, e.g. {"fetch.max.bytes": "104857600"}.
+    kafka_properties: dict[str, str] = Field(default_factory=dict)
+
+    def kafka_config(self) -> dict[str, str]:
+        """librdkafka client properties common to consumer and producer (security included)."""
+        conf = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        if self.sasl_mechanism:
+            conf["sasl.mechanism"] = self.sasl_mechanism
+            if self.sasl_username is None or self.sasl_password_file is None:
+                raise SettingsError(
+                    "stream.sasl_username and stream.sasl_password_file are required with "
+                    "stream.sasl_mechanism"
+                )
+            try:
+                password = self.sasl_password_file.read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"stream.sasl_password_file: cannot read: {exc}") from None
+            conf["sasl.username"] = self.sasl_username
+            conf["sasl.password"] = password
+        if self.ssl_ca_location is not None:
+            conf["ssl.ca.location"] = str(self.ssl_ca_location)
+        conf.update(self.kafka_properties)
+        return conf
+
+
 class Settings(_Section):
     """All settings; derived paths are filled from `home` when not given."""
 
@@ -66,6 +111,7 @@ class Settings(_Section):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     source: SourceSettings = Field(default_factory=SourceSettings)
     dbt: DbtSettings = Field(default_factory=DbtSettings)
+    stream: StreamSettings = Field(default_factory=StreamSettings)
 
     def model_post_init(self, _: Any) -> None:
         """Fill derived paths (catalog, warehouse, dbt, DuckDB) from `home`."""
