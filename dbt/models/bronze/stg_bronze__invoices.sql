@@ -1,5 +1,6 @@
 -- One row per accepted delivery: header fields parsed from raw_json, plus delivery metadata
--- and the flag that marks the delivery that wins for its invoice (latest revision).
+-- and the flag that marks the delivery that wins for its invoice (latest revision), whichever
+-- source (http, file, kafka) delivered it.
 with
 
 invoices_raw as (
@@ -70,9 +71,22 @@ typed as (
         kafka_partition,
         kafka_offset,
         payload_sha256,
+        -- The winner: highest revision, then latest ingested_at, whatever the source. The rest
+        -- is a total tie-break over the delivery key: within one load (a Kafka micro-batch can
+        -- hold the same invoice twice) the later Kafka offset wins, compared as numbers because
+        -- older source_positions are not zero-padded ('0:9' > '0:10' as text); then the text
+        -- position, then slice_key (topic and partition) and source. Nulls last on both engines.
         row_number() over (
             partition by invoice_id
-            order by revision desc, ingested_at desc, load_id desc, source_position desc
+            order by
+                revision desc,
+                ingested_at desc,
+                load_id desc,
+                kafka_partition desc nulls last,
+                kafka_offset desc nulls last,
+                source_position desc,
+                slice_key desc,
+                source desc
         ) as delivery_rank
     from parsed
 

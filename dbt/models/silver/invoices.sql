@@ -1,5 +1,6 @@
--- One row per invoice_id: the latest revision wins (ties broken by the latest ingested_at),
--- with its canonical shop and the totals of its lines.
+-- One row per invoice_id: the latest revision wins (ties broken by the latest ingested_at, then
+-- deterministically; see stg_bronze__invoices), whichever source delivered it, so streamed and
+-- batch-loaded copies of an invoice are one row. With its canonical shop and its lines' totals.
 with
 
 deliveries as (
@@ -32,7 +33,8 @@ delivery_counts as (
     select
         invoice_id,
         count(*) as delivery_count,
-        count(distinct revision) as revision_count
+        count(distinct revision) as revision_count,
+        count(distinct source) as source_count
     from deliveries
     group by invoice_id
 
@@ -73,6 +75,7 @@ final as (
         latest_deliveries.ingested_at,
         delivery_counts.delivery_count,
         delivery_counts.revision_count,
+        delivery_counts.source_count,
         latest_deliveries.delivery_key
     from latest_deliveries
     left join shop_aliases

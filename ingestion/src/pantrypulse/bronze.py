@@ -12,27 +12,56 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import pyarrow as pa
 from pyiceberg.catalog import Catalog
+from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import AlwaysFalse, In
 
 from pantrypulse.catalog import ensure_table
 from pantrypulse.contract import validate_record
+from pantrypulse.contract.validate import Verdict
 from pantrypulse.sources.http import Delivery
 from pantrypulse.tables import INVOICES_RAW, INVOICES_REJECTED, LOAD_LOG
 
 SUMMARY_PREFIX = "pantrypulse."
+COMMIT_ATTEMPTS = 8
 
 
 def new_load_id(now: datetime) -> str:
     """A sortable, unique load id: UTC time plus a random suffix."""
     return f"{now:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:8]}"
+
+
+def accepted_row(verdict: Verdict, meta: dict[str, Any]) -> dict[str, Any]:
+    """The `bronze.invoices_raw` row for an accepted record (`meta`: delivery columns)."""
+    return {
+        "invoice_id": verdict.invoice_id,
+        "revision": verdict.revision,
+        "issued_at": verdict.issued_at.astimezone(UTC),
+        "issued_date": verdict.issued_date,
+        "payload_sha256": hashlib.sha256(verdict.raw_text.encode()).hexdigest(),
+        "raw_json": verdict.raw_text,
+        **meta,
+    }
+
+
+def rejected_row(verdict: Verdict, meta: dict[str, Any]) -> dict[str, Any]:
+    """The `bronze.invoices_rejected` row for a rejected record, with its reason."""
+    return {
+        "reason_code": verdict.reason_code,
+        "reason": verdict.reason,
+        "invoice_id": verdict.invoice_id,
+        "raw_payload": verdict.raw_text,
+        **meta,
+    }
 
 
 @dataclass
@@ -106,15 +135,7 @@ class BronzeWriter:
             if verdict.ok:
                 result.accepted += 1
                 per_slice[delivery.slice_key][1] += 1
-                row = {
-                    "invoice_id": verdict.invoice_id,
-                    "revision": verdict.revision,
-                    "issued_at": verdict.issued_at.astimezone(UTC),
-                    "issued_date": verdict.issued_date,
-                    "payload_sha256": hashlib.sha256(verdict.raw_text.encode()).hexdigest(),
-                    "raw_json": verdict.raw_text,
-                    **common,
-                }
+                row = accepted_row(verdict, common)
                 for name, values in batch.raw.items():
                     values.append(row[name])
             else:
@@ -122,13 +143,7 @@ class BronzeWriter:
                 per_slice[delivery.slice_key][2] += 1
                 code = verdict.reason_code
                 result.rejected_by_reason[code] = result.rejected_by_reason.get(code, 0) + 1
-                row = {
-                    "reason_code": code,
-                    "reason": verdict.reason,
-                    "invoice_id": verdict.invoice_id,
-                    "raw_payload": verdict.raw_text,
-                    **common,
-                }
+                row = rejected_row(verdict, common)
                 for name, values in batch.rej.items():
                     values.append(row[name])
 
@@ -157,22 +172,36 @@ class BronzeWriter:
                 ("committed_at", sealed),
             ):
                 log[name].append(value)
-        self.log.refresh()
-        self.log.append(
-            pa.Table.from_pydict(log, schema=LOAD_LOG.schema.as_arrow()),
-            snapshot_properties=summary,
-        )
+        log_rows = pa.Table.from_pydict(log, schema=LOAD_LOG.schema.as_arrow())
+        for attempt in range(COMMIT_ATTEMPTS):
+            self.log.refresh()
+            try:
+                self.log.append(log_rows, snapshot_properties=summary)
+                break
+            except CommitFailedException:
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.2 * 2**attempt, 5.0))
         return result
 
     @staticmethod
     def _replace(table, columns, schema, slices, summary) -> None:
         arrow = pa.Table.from_pydict(columns, schema=schema.as_arrow())
         where = In("slice_key", slices) if slices else AlwaysFalse()
-        table.refresh()
-        with warnings.catch_warnings():
-            # A slice's first load deletes nothing; pyiceberg warns about that, harmlessly.
-            warnings.filterwarnings("ignore", message="Delete operation did not match")
-            table.overwrite(arrow, overwrite_filter=where, snapshot_properties=summary)
+        for attempt in range(COMMIT_ATTEMPTS):
+            table.refresh()
+            try:
+                with warnings.catch_warnings():
+                    # A slice's first load deletes nothing; pyiceberg warns, harmlessly.
+                    warnings.filterwarnings("ignore", message="Delete operation did not match")
+                    table.overwrite(arrow, overwrite_filter=where, snapshot_properties=summary)
+                return
+            except CommitFailedException:
+                # Another writer (the stream, maintenance) committed first: the overwrite is
+                # recomputed on the new snapshot, so retrying cannot duplicate or lose rows.
+                if attempt == COMMIT_ATTEMPTS - 1:
+                    raise
+                time.sleep(min(0.2 * 2**attempt, 5.0))
 
 
 def count_by_load(catalog: Catalog, load_id: str) -> tuple[int, int]:

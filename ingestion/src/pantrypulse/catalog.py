@@ -34,14 +34,21 @@ def ensure_table(catalog: Catalog, table: TableDef) -> Table:
     """Load `table`, creating its namespace and the table itself on first use."""
     catalog.create_namespace_if_not_exists(table.namespace)
     try:
-        return catalog.load_table(table.identifier)
+        loaded = catalog.load_table(table.identifier)
     except NoSuchTableError:
         return catalog.create_table_if_not_exists(
             table.identifier,
             schema=table.schema,
             partition_spec=table.partition_spec(),
-            properties={"comment": table.doc, "format-version": "2"},
+            properties={"comment": table.doc, "format-version": "2", **dict(table.properties)},
         )
+    missing = {k: v for k, v in table.properties if loaded.properties.get(k) != v}
+    if missing:
+        # Tables created before a property was declared get it on first use.
+        with loaded.transaction() as tx:
+            tx.set_properties(missing)
+        loaded.refresh()
+    return loaded
 
 
 def pyiceberg_env(settings: Settings) -> dict[str, str]:

@@ -340,6 +340,107 @@ def demo(days: int | None, error_rate: float) -> None:
 
 
 @main.command()
+@click.option(
+    "--idle-exit",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="stop once no record arrived for this many seconds (backfills, tests)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the run's totals as JSON on exit")
+def stream(idle_exit: float | None, as_json: bool) -> None:
+    """Consume the invoice topic into bronze, exactly once (runs until SIGTERM)."""
+    import logging
+    import threading
+
+    from pantrypulse.stream import StreamConsumer, StreamError
+    from pantrypulse.stream.metrics import HealthState, StreamMetrics, serve
+
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    settings = _settings()
+    cfg = settings.stream
+    catalog = _catalog(settings)
+    metrics = StreamMetrics()
+    health = HealthState(cfg.ready_max_commit_age_s)
+    server = serve(cfg.http_port, health) if cfg.http_port else None
+    stop = threading.Event()
+    # SIGTERM (pod deletion, rollout) finishes the current batch, commits it and leaves.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    _echo(f"streaming {cfg.topic} from {cfg.bootstrap_servers} as group {cfg.group_id}")
+    try:
+        totals = StreamConsumer(settings, catalog, metrics, health).run(stop, idle_exit)
+    except StreamError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if server is not None:
+            server.shutdown()
+    if as_json:
+        click.echo(json.dumps(totals.__dict__, sort_keys=True))
+    else:
+        _echo(
+            f"stopped: {totals.records} records in {totals.batches} batches: "
+            f"{totals.accepted} accepted, {totals.rejected} rejected, "
+            f"{totals.skipped} already in bronze"
+        )
+
+
+@main.command()
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0),
+    default=100.0,
+    show_default=True,
+    help="invoices per second (0: as fast as the broker takes them)",
+)
+@click.option("--count", type=click.IntRange(min=1), default=None, help="messages to send")
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="seconds to send for (default 60 when --count is not given)",
+)
+@click.option("--duplicate-share", type=click.FloatRange(0, 0.5), default=0.02, show_default=True)
+@click.option("--malformed-share", type=click.FloatRange(0, 0.5), default=0.01, show_default=True)
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
+def produce(rate, count, duration, duplicate_share, malformed_share, seed, as_json) -> None:
+    """Send simulated invoices to the topic (stream.* settings say where)."""
+    import threading
+
+    from pantrypulse.simulator.kafka_producer import ProducerConfig
+    from pantrypulse.simulator.kafka_producer import produce as run_producer
+
+    settings = _settings()
+    cfg = settings.stream
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    config = ProducerConfig(
+        topic=cfg.topic,
+        rate=rate,
+        count=count,
+        duration_s=duration,
+        duplicate_share=duplicate_share,
+        malformed_share=malformed_share,
+        seed=seed,
+    )
+    report = run_producer(config, cfg.kafka_config(), stop=stop)
+    if as_json:
+        click.echo(json.dumps({**report.__dict__, "rate": report.rate()}, sort_keys=True))
+    else:
+        _echo(
+            f"produced {report.produced} messages to {cfg.topic} at {report.rate():.0f}/s "
+            f"({report.failed} failed): {report.by_kind}"
+        )
+    if report.failed:
+        raise click.ClickException(f"{report.failed} messages were not delivered")
+
+
+@main.command()
 def report() -> None:
     """Print the report of the last demo/pipeline run (layers, rejects, quality, top spend)."""
     from pantrypulse.report import build_report, format_report

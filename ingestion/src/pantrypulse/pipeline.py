@@ -147,18 +147,74 @@ class Status:
         return (now - self.last_ingested_at).total_seconds() / 3600
 
 
+def _stream_status(con: duckdb.DuckDBPyConnection, status: Status) -> None:
+    """Stream slices: seals add up to the rows, and no offset is in bronze twice.
+
+    A slice with rows its seals do not count yet is `unsealed` (a consumer died between
+    commits; its next start seals them); counts that disagree otherwise are `mismatched`.
+    """
+    rows = con.execute("""
+        with landed as (
+            select slice_key, source_position, 1 as accepted, 0 as rejected
+            from raw where source = 'kafka'
+            union all
+            select slice_key, source_position, 0, 1 from rej where source = 'kafka'
+        ),
+        per_slice as (
+            select slice_key, count(*) as delivered, sum(accepted) as accepted,
+                   sum(rejected) as rejected,
+                   count(*) - count(distinct source_position) as doubled
+            from landed group by 1
+        ),
+        seals as (
+            select slice_key, sum(delivered) as delivered, sum(accepted) as accepted,
+                   sum(rejected) as rejected
+            from log where source = 'kafka' group by 1
+        )
+        select coalesce(p.slice_key, s.slice_key), coalesce(p.delivered, 0),
+               coalesce(p.accepted, 0), coalesce(p.rejected, 0), coalesce(p.doubled, 0),
+               coalesce(s.delivered, 0), coalesce(s.accepted, 0), coalesce(s.rejected, 0)
+        from per_slice p full join seals s using (slice_key)
+        order by 1
+    """).fetchall()
+    for key, n, acc, rej_n, doubled, s_n, s_acc, s_rej in rows:
+        status.slices += 1
+        if doubled or s_n != s_acc + s_rej or acc < s_acc or rej_n < s_rej:
+            status.mismatched_slices.append(key)
+        elif (n, acc, rej_n) != (s_n, s_acc, s_rej):
+            status.unsealed_slices.append(key)
+
+
 def bronze_status(catalog: Catalog) -> Status:
     """Count bronze, group rejects by reason, and check every slice against its seal."""
     status = Status()
     try:
         raw = (
             catalog.load_table(INVOICES_RAW.identifier)
-            .scan(selected_fields=("invoice_id", "slice_key", "load_id", "source", "ingested_at"))
+            .scan(
+                selected_fields=(
+                    "invoice_id",
+                    "slice_key",
+                    "load_id",
+                    "source",
+                    "source_position",
+                    "ingested_at",
+                )
+            )
             .to_arrow()
         )
         rej = (
             catalog.load_table(INVOICES_REJECTED.identifier)
-            .scan(selected_fields=("reason_code", "slice_key", "load_id", "ingested_at"))
+            .scan(
+                selected_fields=(
+                    "reason_code",
+                    "slice_key",
+                    "load_id",
+                    "source",
+                    "source_position",
+                    "ingested_at",
+                )
+            )
             .to_arrow()
         )
         log = catalog.load_table(LOAD_LOG.identifier).scan().to_arrow()
@@ -184,11 +240,15 @@ def bronze_status(catalog: Catalog) -> Status:
         "select max(t) from (select max(ingested_at) t from raw union all "
         "select max(ingested_at) from rej)"
     ).fetchone()[0]
+    # Batch slices are replaced whole by one load; stream slices (`kafka:`) grow by appends
+    # and are checked apart, against the sum of their seals.
     rows = con.execute("""
         with current as (
-            select slice_key, load_id, count(*) as accepted, 0 as rejected from raw group by 1, 2
+            select slice_key, load_id, count(*) as accepted, 0 as rejected from raw
+            where source <> 'kafka' group by 1, 2
             union all
-            select slice_key, load_id, 0, count(*) from rej group by 1, 2
+            select slice_key, load_id, 0, count(*) from rej
+            where source <> 'kafka' group by 1, 2
         ),
         per_slice as (
             select slice_key, count(distinct load_id) as loads, max(load_id) as load_id,
@@ -196,7 +256,7 @@ def bronze_status(catalog: Catalog) -> Status:
             from current group by 1
         ),
         sealed as (
-            select * from log qualify row_number() over (
+            select * from log where source <> 'kafka' qualify row_number() over (
                 partition by slice_key order by committed_at desc, load_id desc) = 1
         )
         select coalesce(p.slice_key, s.slice_key) as slice_key,
@@ -212,6 +272,7 @@ def bronze_status(catalog: Catalog) -> Status:
             status.unsealed_slices.append(key)
         elif (acc, rej_n) != (s_acc, s_rej) or s_del != s_acc + s_rej:
             status.mismatched_slices.append(key)
+    _stream_status(con, status)
     http = [date.fromisoformat(k[5:]) for k, *_ in rows if k.startswith("http:")]
     status.last_http_date = max(http) if http else None
     return status

@@ -65,6 +65,7 @@ class StreamSettings(_Section):
     bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = Field("pantrypulse.invoices.v1", pattern=r"^[A-Za-z0-9._-]{1,249}$")
     group_id: str = Field("pantrypulse-bronze", min_length=1)
+    group_instance_id: str | None = Field(None, min_length=1)
     # A micro-batch closes at whichever bound it reaches first.
     batch_max_records: int = Field(20_000, ge=1, le=1_000_000)
     batch_max_bytes: int = Field(64 * 1024 * 1024, ge=1024)
@@ -83,8 +84,11 @@ class StreamSettings(_Section):
     kafka_properties: dict[str, str] = Field(default_factory=dict)
 
     def kafka_config(self) -> dict[str, str]:
-        """librdkafka client properties common to consumer and producer (security included)."""
-        conf = {"bootstrap.servers": self.bootstrap_servers, "security.protocol": self.security_protocol}
+        """Kafka client properties common to consumer and producer (security included)."""
+        conf = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol,
+        }
         if self.sasl_mechanism:
             conf["sasl.mechanism"] = self.sasl_mechanism
             if self.sasl_username is None or self.sasl_password_file is None:

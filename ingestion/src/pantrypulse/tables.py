@@ -36,6 +36,7 @@ class TableDef:
     schema: Schema
     partition_by: tuple[str, ...] = ()
     doc: str = ""
+    properties: tuple[tuple[str, str], ...] = ()
 
     @property
     def identifier(self) -> str:
@@ -67,6 +68,11 @@ def _fields(*cols: tuple[str, object, bool, str]) -> Schema:
     )
 
 
+# pyiceberg (>= 0.10) retries a conflicting commit by re-basing it blindly on the other
+# writer's snapshot, which would re-apply our Kafka offsets over theirs. Our writers retry
+# themselves after re-reading the table (see pantrypulse.stream.offsets), so bronze opts out.
+OWN_RETRIES = (("commit.retry.num-retries", "0"),)
+
 # Delivery metadata shared by the accepted and the rejected table, in this order.
 _DELIVERY_META = (
     ("source", StringType(), True, "http | file | kafka"),
@@ -94,6 +100,7 @@ INVOICES_RAW = TableDef(
     ),
     partition_by=("ingest_date",),
     doc="One row per accepted delivery of an invoice (re-deliveries included).",
+    properties=OWN_RETRIES,
 )
 
 INVOICES_REJECTED = TableDef(
@@ -108,6 +115,7 @@ INVOICES_REJECTED = TableDef(
     ),
     partition_by=("ingest_date",),
     doc="Quarantine: every delivery that failed validation, with the reason.",
+    properties=OWN_RETRIES,
 )
 
 LOAD_LOG = TableDef(
@@ -123,6 +131,7 @@ LOAD_LOG = TableDef(
         ("committed_at", TimestamptzType(), True, "when the slice was sealed"),
     ),
     doc="One row per (load, slice): the seal that proves delivered = accepted + rejected.",
+    properties=OWN_RETRIES,
 )
 
 # The resolver's registry: canonical entities and every raw spelling mapped to one.

@@ -15,6 +15,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -34,6 +35,9 @@ REASON_CODES = (
     "negative_quantity",
     "line_total_mismatch",
     "total_mismatch",
+    # Kafka only: the message key must be the invoice_id, or revisions of one invoice could
+    # land on different partitions and be read out of order.
+    "key_mismatch",
 )
 
 
@@ -61,9 +65,38 @@ class Verdict:
 
 
 @cache
-def _validator() -> Draft202012Validator:
+def _schema() -> dict[str, Any]:
     text = resources.files("pantrypulse.contract").joinpath("invoice.schema.json").read_text()
-    return Draft202012Validator(json.loads(text))
+    return json.loads(text)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    return Draft202012Validator(_schema())
+
+
+@cache
+def _fast_check():
+    """A compiled schema check, ~20x faster than `jsonschema`, for the accept path.
+
+    It only decides pass/fail; a failing record is re-checked by `jsonschema`, whose errors
+    name the reason. The contract uses only draft-07 keywords, and `date-time` is not checked
+    here, exactly like `jsonschema` without a format checker (the offset check is ours).
+    """
+    schema = {**_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
+    return fastjsonschema.compile(schema, formats={"date-time": lambda _: True})
+
+
+def _schema_errors(obj: dict[str, Any]) -> list[ValidationError]:
+    try:
+        _fast_check()(obj)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    return sorted(
+        _validator().iter_errors(obj),
+        key=lambda e: (_RANK.get(str(e.validator), 2), list(map(str, e.absolute_path))),
+    )
 
 
 def _path(error: ValidationError) -> str:
@@ -160,10 +193,7 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
     if not isinstance(obj, dict):
         return _reject(text, "not_an_object", f"expected a JSON object, got {type(obj).__name__}")
 
-    errors = sorted(
-        _validator().iter_errors(obj),
-        key=lambda e: (_RANK.get(str(e.validator), 2), list(map(str, e.absolute_path))),
-    )
+    errors = _schema_errors(obj)
     if errors:
         code, reason = _classify(errors[0])
         return _reject(text, code, reason, obj)
