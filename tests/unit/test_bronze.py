@@ -101,3 +101,78 @@ def test_interrupted_load_is_flagged_then_repaired(catalog, invoice, monkeypatch
     status = bronze_status(catalog)
     assert status.reconciled
     assert (status.accepted, status.rejected) == (4, 1)
+
+
+def _stream_rows(invoice, partition, offsets, load_id, bad=()):
+    """Bronze rows as the stream consumer writes them, plus its seal row per partition."""
+    from datetime import UTC, datetime
+
+    from pantrypulse.bronze import accepted_row, rejected_row
+    from pantrypulse.contract import validate_record
+
+    now = datetime.now(UTC)
+    raw, rej = [], []
+    for o in offsets:
+        meta = {
+            "source": "kafka",
+            "slice_key": f"kafka:t:{partition}",
+            "source_position": f"{partition}:{o:019d}",
+            "load_id": load_id,
+            "ingested_at": now,
+            "ingest_date": now.date(),
+            "kafka_topic": "t",
+            "kafka_partition": partition,
+            "kafka_offset": o,
+        }
+        record = b"{not json" if o in bad else json.dumps({**invoice, "invoice_id": f"I{o}"})
+        verdict = validate_record(record)
+        (
+            raw.append(accepted_row(verdict, meta))
+            if verdict.ok
+            else rej.append(rejected_row(verdict, meta))
+        )
+    seal = {
+        "load_id": load_id,
+        "slice_key": f"kafka:t:{partition}",
+        "source": "kafka",
+        "delivered": len(offsets),
+        "accepted": len(raw),
+        "rejected": len(rej),
+        "committed_at": now,
+    }
+    return raw, rej, seal
+
+
+def _append(catalog, raw, rej, seals):
+    import pyarrow as pa
+
+    from pantrypulse.catalog import ensure_table
+    from pantrypulse.tables import LOAD_LOG
+
+    for tdef, rows in ((INVOICES_RAW, raw), (INVOICES_REJECTED, rej), (LOAD_LOG, seals)):
+        if rows:
+            table = ensure_table(catalog, tdef)
+            table.append(pa.Table.from_pylist(rows, schema=tdef.schema.as_arrow()))
+
+
+def test_stream_slices_reconcile_by_summing_their_seals(catalog, invoice):
+    raw1, rej1, seal1 = _stream_rows(invoice, 0, range(0, 5), "B1", bad={2})
+    raw2, rej2, seal2 = _stream_rows(invoice, 0, range(5, 9), "B2")
+    _append(catalog, raw1 + raw2, rej1 + rej2, [seal1, seal2])
+    status = bronze_status(catalog)
+    assert (status.accepted, status.rejected, status.slices) == (8, 1, 1)
+    assert status.reconciled, (status.unsealed_slices, status.mismatched_slices)
+
+    # Rows a dead consumer committed before its seal: unsealed until the next run seals them.
+    raw3, rej3, seal3 = _stream_rows(invoice, 0, range(9, 12), "B3")
+    _append(catalog, raw3, rej3, [])
+    status = bronze_status(catalog)
+    assert status.unsealed_slices == ["kafka:t:0"]
+    assert not status.mismatched_slices
+    _append(catalog, [], [], [seal3])
+    assert bronze_status(catalog).reconciled
+
+    # The same offset twice is never fine, even when the counts were sealed to match.
+    raw4, _, seal4 = _stream_rows(invoice, 0, range(11, 12), "B4")
+    _append(catalog, raw4, [], [seal4])
+    assert bronze_status(catalog).mismatched_slices == ["kafka:t:0"]

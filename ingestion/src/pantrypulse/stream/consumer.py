@@ -239,6 +239,8 @@ class StreamConsumer:
     ) -> StreamTotals:
         """Consume until `stop` is set (or nothing arrived for `idle_exit_s`); commit on exit."""
         stop = stop or threading.Event()
+        # Start the clock at process start: "no commit for N minutes" then means since start.
+        self.metrics.last_commit.set(time.time())
         conf = {
             **consumer_config(self.cfg),
             "error_cb": self._on_error,
