@@ -68,10 +68,20 @@ def _fields(*cols: tuple[str, object, bool, str]) -> Schema:
     )
 
 
-# pyiceberg (>= 0.10) retries a conflicting commit by re-basing it blindly on the other
-# writer's snapshot, which would re-apply our Kafka offsets over theirs. Our writers retry
-# themselves after re-reading the table (see pantrypulse.stream.offsets), so bronze opts out.
-OWN_RETRIES = (("commit.retry.num-retries", "0"),)
+# Bronze table properties.
+# - pyiceberg (>= 0.10) retries a conflicting commit by re-basing it blindly on the other
+#   writer's snapshot, which would re-apply our Kafka offsets over theirs. Our writers retry
+#   themselves after re-reading the table (see pantrypulse.stream.offsets), so bronze opts out.
+# - The stream appends every few seconds: merging manifests on append keeps their number
+#   (and so the cost of every later commit and scan) bounded instead of one per commit.
+# - A metadata file per commit adds up to thousands a day: keep the last 100, delete the rest
+#   as the writer commits (the snapshots themselves are expired by lakehouse maintenance).
+BRONZE_PROPERTIES = (
+    ("commit.retry.num-retries", "0"),
+    ("commit.manifest-merge.enabled", "true"),
+    ("write.metadata.delete-after-commit.enabled", "true"),
+    ("write.metadata.previous-versions-max", "100"),
+)
 
 # Delivery metadata shared by the accepted and the rejected table, in this order.
 _DELIVERY_META = (
@@ -100,7 +110,7 @@ INVOICES_RAW = TableDef(
     ),
     partition_by=("ingest_date",),
     doc="One row per accepted delivery of an invoice (re-deliveries included).",
-    properties=OWN_RETRIES,
+    properties=BRONZE_PROPERTIES,
 )
 
 INVOICES_REJECTED = TableDef(
@@ -115,7 +125,7 @@ INVOICES_REJECTED = TableDef(
     ),
     partition_by=("ingest_date",),
     doc="Quarantine: every delivery that failed validation, with the reason.",
-    properties=OWN_RETRIES,
+    properties=BRONZE_PROPERTIES,
 )
 
 LOAD_LOG = TableDef(
@@ -131,7 +141,7 @@ LOAD_LOG = TableDef(
         ("committed_at", TimestamptzType(), True, "when the slice was sealed"),
     ),
     doc="One row per (load, slice): the seal that proves delivered = accepted + rejected.",
-    properties=OWN_RETRIES,
+    properties=BRONZE_PROPERTIES,
 )
 
 # The resolver's registry: canonical entities and every raw spelling mapped to one.
