@@ -92,8 +92,15 @@ test-pipelines: envs ## Pipeline tests: dbt models and the embedded end-to-end r
 
 test: lint test-unit test-pipelines test-infra test-gitops test-dashboard-assets test-alerts test-dags ## Everything offline: lint, unit, pipelines, infra, gitops, dashboards, DAGs (CI runs this)
 
-bench: envs ## Benchmarks (ingest throughput, dbt build time) -> tests/bench/results/
+bench: envs ## Benchmarks (ingest throughput, dbt build time, then bench-stream) -> tests/bench/results/
 	$(PY) -m pantrypulse.bench --out tests/bench/results
+	$(MAKE) bench-stream
+
+# The stream bench runs in the integration venv: it starts Kafka as that tier does (the venv
+# path is spelled out: $(IT_ENV) is defined in integration.mk, included further down).
+.PHONY: bench-stream
+bench-stream: tests/integration/.venv/.synced integration-prereqs ## Stream benchmark (Kafka -> bronze invoices/s, delay, files) -> tests/bench/results/
+	$(IT_PY) -m pantrypulse.bench_stream --out tests/bench/results
 
 clean: ## Remove local data and caches (keeps the environments)
 	rm -rf .local .pytest_cache .ruff_cache dbt/target dbt/logs
