@@ -105,10 +105,7 @@ def _full_verdict(record):
     """The verdict with the compiled fast path switched off: jsonschema decides everything."""
 
     def always_fails():
-        def check(_obj):
-            raise contract.fastjsonschema.JsonSchemaException("forced")
-
-        return check
+        return lambda _obj: False
 
     original = contract._fast_check
     contract._fast_check = always_fails

@@ -15,7 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import fastjsonschema
+import jsonschema_rs
+import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
@@ -77,22 +78,19 @@ def _validator() -> Draft202012Validator:
 
 @cache
 def _fast_check():
-    """A compiled schema check, ~20x faster than `jsonschema`, for the accept path.
+    """The schema check of the accept path: jsonschema-rs, ~100x faster than `jsonschema`.
 
-    It only decides pass/fail; a failing record is re-checked by `jsonschema`, whose errors
-    name the reason. The contract uses only draft-07 keywords, and `date-time` is not checked
-    here, exactly like `jsonschema` without a format checker (the offset check is ours).
+    It only decides pass/fail. A failing record is re-checked by `jsonschema`, which stays
+    the authority: its errors name the reason, and where the two disagree (jsonschema-rs
+    refuses NaN as a number) its verdict stands. Like `jsonschema` without a format checker,
+    `date-time` is not checked by the schema for either (the offset check is ours).
     """
-    schema = {**_schema(), "$schema": "http://json-schema.org/draft-07/schema#"}
-    return fastjsonschema.compile(schema, formats={"date-time": lambda _: True})
+    return jsonschema_rs.validator_for(_schema(), validate_formats=False).is_valid
 
 
 def _schema_errors(obj: dict[str, Any]) -> list[ValidationError]:
-    try:
-        _fast_check()(obj)
+    if _fast_check()(obj):
         return []
-    except fastjsonschema.JsonSchemaException:
-        pass
     return sorted(
         _validator().iter_errors(obj),
         key=lambda e: (_RANK.get(str(e.validator), 2), list(map(str, e.absolute_path))),
@@ -150,6 +148,9 @@ def _parse_issued_at(value: str) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+_UNPARSED = object()
+
+
 def _reject(raw_text: str, code: str, reason: str, obj: Any = None) -> Verdict:
     invoice_id = None
     if isinstance(obj, dict) and isinstance(obj.get("invoice_id"), str):
@@ -163,8 +164,9 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
     Returns an accepted `Verdict` carrying the invoice and its parsed keys, or a rejected
     one with the first failing reason. Never raises on bad input.
     """
+    encoded: bytes | None = None
     if isinstance(record, bytes | bytearray):
-        raw_bytes = bytes(record)
+        raw_bytes = encoded = bytes(record)
         try:
             text = raw_bytes.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -177,10 +179,20 @@ def validate_record(record: bytes | str | dict[str, Any] | Any) -> Verdict:
         record = text
     if isinstance(record, str):
         text = record
-        if len(text.encode("utf-8")) > MAX_RECORD_BYTES:
+        if encoded is None:
+            encoded = text.encode("utf-8")
+        if len(encoded) > MAX_RECORD_BYTES:
             return _reject(text[:4096], "oversized", f"record larger than {MAX_RECORD_BYTES} bytes")
         try:
-            obj = json.loads(text)
+            # orjson is ~4x faster; the standard parser decides whatever orjson refuses
+            # (NaN, Infinity) and words the error. Integers beyond 64 bits come back as
+            # floats from orjson: beyond what JSON numbers carry between systems anyway.
+            obj = orjson.loads(encoded)
+        except orjson.JSONDecodeError:
+            obj = _UNPARSED
+        try:
+            if obj is _UNPARSED:
+                obj = json.loads(text)
         except json.JSONDecodeError as exc:
             return _reject(
                 text,
