@@ -1,5 +1,9 @@
 """Iceberg table maintenance: compaction, snapshot expiry, orphan-file removal.
 
+Two DAGs build on this module: `lakehouse_maintenance` (daily, every table, days of retention,
+orphan removal) and `bronze_stream_maintenance` (hourly, the three bronze tables the stream
+appends to, recent partitions only, hours of retention, no orphan removal).
+
 In the cluster it runs through Trino (`ALTER TABLE ... EXECUTE optimize | expire_snapshots |
 remove_orphan_files`) on every Iceberg table of the pipeline's schemas, discovered at run time
 so new dbt models are maintained without a DAG change. Locally it is the `ingestion` step
@@ -27,12 +31,43 @@ RETENTION = "{{ params.retention_days }}"
 SCHEMAS = ("bronze", "resolution", "silver", "gold")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
+# The bronze tables the stream appends to every ~2 s, with the column they are partitioned by
+# (None: unpartitioned, compacted whole).
+BRONZE_SCHEMA = "bronze"
+BRONZE_STREAM_TABLES: dict[str, str | None] = {
+    "invoices_raw": "ingest_date",
+    "invoices_rejected": "ingest_date",
+    "load_log": None,
+}
+RETENTION_HOURS = "{{ params.snapshot_retention_hours }}"
+SINCE_DAYS = "{{ params.compact_since_days }}"
+
 MAINTAIN_STEP = Step(
     "maintain",
     "ingestion",
     ("maintain", "--retention-days", RETENTION, "--json"),
     timedelta(hours=2),
     "Compact small files, expire snapshots older than the retention, remove orphan files.",
+    Resources(cpu="500m", memory="1Gi", cpu_limit="2", memory_limit="4Gi"),
+    returns_json=True,
+)
+
+BRONZE_STREAM_STEP = Step(
+    "maintain",
+    "ingestion",
+    (
+        "maintain",
+        "--retention-hours",
+        RETENTION_HOURS,
+        "--since-days",
+        SINCE_DAYS,
+        "--no-orphans",
+        *(arg for table in BRONZE_STREAM_TABLES for arg in ("--table", f"{BRONZE_SCHEMA}.{table}")),
+        "--json",
+    ),
+    timedelta(minutes=30),
+    "Compact the recent partitions of the stream's bronze tables and expire their snapshots "
+    "older than the retention in hours (orphan files: the daily lakehouse_maintenance).",
     Resources(cpu="500m", memory="1Gi", cpu_limit="2", memory_limit="4Gi"),
     returns_json=True,
 )
@@ -56,6 +91,41 @@ def maintenance_statements(
         f"ALTER TABLE {name} EXECUTE optimize(file_size_threshold => '{file_size_threshold}')",
         f"ALTER TABLE {name} EXECUTE expire_snapshots(retention_threshold => {keep})",
         f"ALTER TABLE {name} EXECUTE remove_orphan_files(retention_threshold => {keep})",
+    ]
+
+
+def bronze_stream_statements(
+    catalog: str,
+    schema: str,
+    table: str,
+    retention_hours: int,
+    partition_column: str | None,
+    since_days: int = 1,
+    file_size_threshold: str = "128MB",
+) -> list[str]:
+    """The hourly Trino statements for one streamed table: compact recent files, expire.
+
+    Only the partitions of the last `since_days` days (and today) are compacted when the table
+    is partitioned by `partition_column`; an unpartitioned table is compacted whole. Expiry
+    keeps `retention_hours` of time travel; Trino refuses less than the catalog's
+    `iceberg.expire-snapshots.min-retention` (1h in infra/lakehouse/lakehouse_config.py).
+    """
+    if retention_hours < 1:
+        raise ValueError("retention_hours must be >= 1")
+    if since_days < 0:
+        raise ValueError("since_days must be >= 0")
+    name = ".".join(_ident(p) for p in (catalog, schema, table))
+    optimize = (
+        f"ALTER TABLE {name} EXECUTE optimize(file_size_threshold => '{file_size_threshold}')"
+    )
+    if partition_column is not None:
+        optimize += (
+            f" WHERE {_ident(partition_column)} >= current_date - interval '{int(since_days)}' day"
+        )
+    return [
+        optimize,
+        f"ALTER TABLE {name} EXECUTE expire_snapshots(retention_threshold => "
+        f"'{int(retention_hours)}h')",
     ]
 
 
@@ -112,6 +182,70 @@ class TrinoMaintenanceOperator(BaseOperator):
         return {"engine": "trino", "tables": done, "retention_days": retention}
 
 
+class TrinoBronzeStreamMaintenanceOperator(BaseOperator):
+    """Hourly: compact recent partitions and expire old snapshots of the streamed bronze tables.
+
+    The tables that do not exist yet (an empty platform, a stream not started) are skipped.
+    """
+
+    template_fields: Sequence[str] = ("retention_hours", "since_days")
+    ui_color = "#dde7f7"
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        catalog: str,
+        schema: str = BRONZE_SCHEMA,
+        tables: dict[str, str | None] | None = None,
+        retention_hours: int | str = RETENTION_HOURS,
+        since_days: int | str = SINCE_DAYS,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+        self.catalog = catalog
+        self.schema = schema
+        self.tables = dict(BRONZE_STREAM_TABLES if tables is None else tables)
+        self.retention_hours = retention_hours
+        self.since_days = since_days
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Maintain each table; one table failing does not stop the others, but fails the task."""
+        from airflow.providers.trino.hooks.trino import TrinoHook
+
+        hook = TrinoHook(trino_conn_id=self.conn_id)
+        retention, since = int(self.retention_hours), int(self.since_days)
+        listed = hook.get_records(tables_query(self.catalog, [self.schema])) or []
+        existing = {table for _schema, table in listed}
+        done, skipped, failed = [], [], {}
+        for table, column in self.tables.items():
+            if table not in existing:
+                skipped.append(f"{self.schema}.{table}")
+                continue
+            try:
+                for sql in bronze_stream_statements(
+                    self.catalog, self.schema, table, retention, column, since
+                ):
+                    self.log.info("%s", sql)
+                    hook.run(sql)
+                done.append(f"{self.schema}.{table}")
+            except Exception as exc:  # reported below, and fails the task
+                failed[f"{self.schema}.{table}"] = str(exc)[:300]
+        alerts.emit_metric(
+            "pantrypulse_maintenance_tables", len(done), engine="trino", scope="bronze_stream"
+        )
+        if failed:
+            raise AirflowException(f"maintenance failed for {sorted(failed)}: {failed}")
+        return {
+            "engine": "trino",
+            "tables": done,
+            "skipped": skipped,
+            "retention_hours": retention,
+            "since_days": since,
+        }
+
+
 def build_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
     """The maintenance task for the configured runner."""
     cfg = cfg or runner_config()
@@ -124,3 +258,17 @@ def build_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
             doc_md=MAINTAIN_STEP.doc,
         )
     return build_step(MAINTAIN_STEP, cfg)
+
+
+def build_bronze_stream_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
+    """The hourly bronze maintenance task for the configured runner."""
+    cfg = cfg or runner_config()
+    if cfg.runner == "kubernetes":
+        return TrinoBronzeStreamMaintenanceOperator(
+            task_id=BRONZE_STREAM_STEP.task_id,
+            conn_id=cfg.kubernetes.trino_conn_id,
+            catalog=cfg.kubernetes.trino_catalog,
+            execution_timeout=BRONZE_STREAM_STEP.execution_timeout,
+            doc_md=BRONZE_STREAM_STEP.doc,
+        )
+    return build_step(BRONZE_STREAM_STEP, cfg)

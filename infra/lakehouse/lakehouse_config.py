@@ -90,6 +90,11 @@ def trino_iceberg_properties(
         "s3.path-style-access": str(dp.path_style_access).lower(),
         "s3.aws-access-key": access_key,
         "s3.aws-secret-key": secret_key,
+        # The streamed bronze tables (a commit every ~2 s) are expired hourly with a retention
+        # of hours (dags/bronze_stream_maintenance.py); Trino refuses `expire_snapshots` below
+        # this (default 7d). The daily DAG still passes its days of retention. Orphan removal
+        # keeps Trino's default 7d minimum: only the daily DAG removes orphans.
+        "iceberg.expire-snapshots.min-retention": "1h",
     }
 
 

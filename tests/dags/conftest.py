@@ -34,7 +34,7 @@ os.environ.setdefault("DAGS__RUNNER", "local")
 # The DAG bundle's folder is on sys.path at run time; the same for tests importing the package.
 sys.path.insert(0, str(DAGS))
 
-DAG_IDS = {"pantrypulse_daily", "lakehouse_maintenance"}
+DAG_IDS = {"pantrypulse_daily", "lakehouse_maintenance", "bronze_stream_maintenance"}
 
 
 def load_dagbag(runner: str, monkeypatch: pytest.MonkeyPatch | None = None, **env: str):
@@ -56,13 +56,13 @@ def load_dagbag(runner: str, monkeypatch: pytest.MonkeyPatch | None = None, **en
 
 @pytest.fixture(scope="session")
 def local_dagbag():
-    """Both DAGs as the local runner builds them."""
+    """Every DAG as the local runner builds it."""
     return load_dagbag("local")
 
 
 @pytest.fixture(scope="session")
 def k8s_dagbag():
-    """Both DAGs as the kubernetes runner builds them (no cluster needed to parse)."""
+    """Every DAG as the kubernetes runner builds it (no cluster needed to parse)."""
     return load_dagbag("kubernetes", DAGS__K8S_IN_CLUSTER="false")
 
 

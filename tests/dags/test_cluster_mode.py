@@ -207,3 +207,76 @@ def test_trino_maintenance_goes_on_after_a_failing_table_then_fails(monkeypatch)
     with pytest.raises(AirflowException, match=r"bronze\.invoices_raw"):
         _run_trino_maintenance(monkeypatch, fake)
     assert any('"products" EXECUTE remove_orphan_files' in s for s in fake.statements)
+
+
+def test_bronze_stream_statement_builder():
+    from pantrypulse_tasks.maintenance import bronze_stream_statements
+
+    assert bronze_stream_statements("lakehouse", "bronze", "invoices_raw", 6, "ingest_date") == [
+        'ALTER TABLE "lakehouse"."bronze"."invoices_raw" EXECUTE '
+        "optimize(file_size_threshold => '128MB') "
+        "WHERE \"ingest_date\" >= current_date - interval '1' day",
+        'ALTER TABLE "lakehouse"."bronze"."invoices_raw" EXECUTE '
+        "expire_snapshots(retention_threshold => '6h')",
+    ]
+    assert bronze_stream_statements("lakehouse", "bronze", "load_log", 2, None, since_days=3) == [
+        'ALTER TABLE "lakehouse"."bronze"."load_log" EXECUTE '
+        "optimize(file_size_threshold => '128MB')",
+        'ALTER TABLE "lakehouse"."bronze"."load_log" EXECUTE '
+        "expire_snapshots(retention_threshold => '2h')",
+    ]
+    with pytest.raises(ValueError, match="retention_hours"):
+        bronze_stream_statements("lakehouse", "bronze", "load_log", 0, None)
+    with pytest.raises(ValueError, match="identifier"):
+        bronze_stream_statements("lakehouse", "bronze", "x; drop", 6, None)
+
+
+def _run_bronze_stream_maintenance(monkeypatch, fake, params):
+    from airflow.providers.trino.hooks import trino
+
+    bag = load_dagbag("kubernetes", DAGS__K8S_IN_CLUSTER="false")
+    dag = bag.dags["bronze_stream_maintenance"]
+    task = dag.get_task("maintain")
+    monkeypatch.setattr(trino, "TrinoHook", lambda **kw: fake)
+    task.render_template_fields({"params": params}, jinja_env=dag.get_template_env())
+    return task.execute({})
+
+
+def test_trino_bronze_stream_maintenance(monkeypatch):
+    # invoices_rejected does not exist yet (no rejects streamed): skipped, not an error.
+    fake = FakeTrino([("bronze", "invoices_raw"), ("bronze", "load_log")])
+    result = _run_bronze_stream_maintenance(
+        monkeypatch, fake, {"snapshot_retention_hours": 6, "compact_since_days": 1}
+    )
+    assert result["tables"] == ["bronze.invoices_raw", "bronze.load_log"]
+    assert result["skipped"] == ["bronze.invoices_rejected"]
+    assert (result["retention_hours"], result["since_days"]) == (6, 1)
+    assert "table_schema IN ('bronze')" in fake.statements[0]
+    assert fake.statements[1:] == [
+        'ALTER TABLE "lakehouse"."bronze"."invoices_raw" EXECUTE '
+        "optimize(file_size_threshold => '128MB') "
+        "WHERE \"ingest_date\" >= current_date - interval '1' day",
+        'ALTER TABLE "lakehouse"."bronze"."invoices_raw" EXECUTE '
+        "expire_snapshots(retention_threshold => '6h')",
+        'ALTER TABLE "lakehouse"."bronze"."load_log" EXECUTE '
+        "optimize(file_size_threshold => '128MB')",
+        'ALTER TABLE "lakehouse"."bronze"."load_log" EXECUTE '
+        "expire_snapshots(retention_threshold => '6h')",
+    ]
+    assert not any("remove_orphan_files" in s for s in fake.statements)
+
+
+def test_trino_bronze_stream_maintenance_goes_on_after_a_failing_table(monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    tables = [("bronze", "invoices_raw"), ("bronze", "invoices_rejected"), ("bronze", "load_log")]
+    fake = FakeTrino(tables, broken=["invoices_raw"])
+    with pytest.raises(AirflowException, match=r"bronze\.invoices_raw"):
+        _run_bronze_stream_maintenance(
+            monkeypatch, fake, {"snapshot_retention_hours": 12, "compact_since_days": 0}
+        )
+    assert any(
+        "\"load_log\" EXECUTE expire_snapshots(retention_threshold => '12h')" in s
+        for s in fake.statements
+    )
+    assert any("interval '0' day" in s for s in fake.statements)

@@ -22,7 +22,7 @@ def test_dags_load_without_import_errors(bag, request):
 
 def test_bad_runner_setting_is_an_import_error_naming_the_variable():
     dagbag = load_dagbag("docker")
-    assert len(dagbag.import_errors) == 2
+    assert len(dagbag.import_errors) == len(DAG_IDS)  # every DAG file
     assert all("DAGS__RUNNER" in err for err in dagbag.import_errors.values())
 
 
@@ -83,11 +83,48 @@ def test_maintenance_is_one_task(bag, request):
     assert [t.task_id for t in dag.tasks] == ["maintain"]
 
 
+@pytest.mark.parametrize("bag", ["local_dagbag", "k8s_dagbag"])
+def test_bronze_stream_maintenance_is_one_task(bag, request):
+    dag = request.getfixturevalue(bag).dags["bronze_stream_maintenance"]
+    assert [t.task_id for t in dag.tasks] == ["maintain"]
+    # An hourly DAG: a run (and its task) must end before the next one is due.
+    assert dag.dagrun_timeout < timedelta(hours=1)
+
+
+def test_bronze_stream_maintenance_local_command(local_dagbag):
+    dag = local_dagbag.dags["bronze_stream_maintenance"]
+    task = dag.get_task("maintain")
+    task.render_template_fields(
+        {"params": {"snapshot_retention_hours": 6, "compact_since_days": 1}},
+        jinja_env=dag.get_template_env(),
+    )
+    assert task.arguments == [
+        "maintain",
+        "--retention-hours",
+        "6",
+        "--since-days",
+        "1",
+        "--no-orphans",
+        "--table",
+        "bronze.invoices_raw",
+        "--table",
+        "bronze.invoices_rejected",
+        "--table",
+        "bronze.load_log",
+        "--json",
+    ]
+
+
 @pytest.mark.parametrize(
     ("dag_id", "cron", "tags"),
     [
         ("pantrypulse_daily", "30 2 * * *", {"pantrypulse", "pipeline", "daily"}),
         ("lakehouse_maintenance", "15 5 * * *", {"pantrypulse", "maintenance", "iceberg"}),
+        (
+            "bronze_stream_maintenance",
+            "45 * * * *",
+            {"pantrypulse", "maintenance", "iceberg", "bronze", "streaming"},
+        ),
     ],
 )
 def test_schedule_and_run_policy(local_dagbag, dag_id, cron, tags):
@@ -124,6 +161,9 @@ def test_backfill_params(local_dagbag):
     assert params["date_to"] is None
     assert params["lookback_days"] == 3
     assert local_dagbag.dags["lakehouse_maintenance"].params["retention_days"] == 7
+    bronze = local_dagbag.dags["bronze_stream_maintenance"].params
+    assert bronze["snapshot_retention_hours"] == 2
+    assert bronze["compact_since_days"] == 1
 
 
 def test_dbt_runs_per_layer_with_gates(local_dagbag):

@@ -244,6 +244,9 @@ def test_catalog_query_engine_and_hand_off_agree(rendered: render.Rendering) -> 
     ]
     assert trino["connector.name"] == "iceberg"
     assert trino["iceberg.catalog.type"] == "rest"
+    # Hourly bronze expiry keeps hours, not days (dags/bronze_stream_maintenance.py).
+    assert trino["iceberg.expire-snapshots.min-retention"] == "1h"
+    assert "iceberg.remove-orphan-files.min-retention" not in trino  # Trino's 7d default
     assert (
         trino["iceberg.rest-catalog.uri"]
         == endpoints["ICEBERG_CATALOG_URI"]

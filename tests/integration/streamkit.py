@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
@@ -20,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 EXE = Path(sys.executable).parent / "pantrypulse"
@@ -45,13 +46,23 @@ def create_topic(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> No
 
 
 def watermarks(bootstrap: str, topic: str, partitions: int = PARTITIONS) -> dict[int, tuple]:
-    """(low, high) watermark per partition, straight from the broker."""
+    """(low, high) watermark per partition, straight from the broker.
+
+    Retried for a while: right after a broker restart the partitions have no leader yet.
+    """
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("watermarks")})
+    deadline = time.monotonic() + 90
     try:
-        return {
-            p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=30)
-            for p in range(partitions)
-        }
+        while True:
+            try:
+                return {
+                    p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                    for p in range(partitions)
+                }
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
     finally:
         c.close()
 
@@ -261,6 +272,8 @@ def http_get(port: int, path: str) -> tuple[int, str]:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+    except OSError:  # not listening (yet)
+        return 0, ""
 
 
 # --- what bronze holds -------------------------------------------------------------------------
@@ -309,15 +322,19 @@ def read_bronze(env: dict[str, str], topic: str) -> Bronze:
         log = cat.load_table("bronze.load_log").scan().to_arrow().to_pylist()
     except NoSuchTableError:
         return Bronze([], 0, Counter(), {}, [])
-    raw_pos = list(zip(raw["kafka_partition"].to_pylist(), raw["kafka_offset"].to_pylist()))
-    rej_pos = list(zip(rej["kafka_partition"].to_pylist(), rej["kafka_offset"].to_pylist()))
+    raw_pos = list(
+        zip(raw["kafka_partition"].to_pylist(), raw["kafka_offset"].to_pylist(), strict=True)
+    )
+    rej_pos = list(
+        zip(rej["kafka_partition"].to_pylist(), rej["kafka_offset"].to_pylist(), strict=True)
+    )
     reasons = rej["reason_code"].to_pylist()
     prefix = f"kafka:{topic}:"
     return Bronze(
         positions=raw_pos + rej_pos,
         accepted=len(raw_pos),
         rejected_by_reason=Counter(reasons),
-        rejected_at=dict(zip(rej_pos, reasons)),
+        rejected_at=dict(zip(rej_pos, reasons, strict=True)),
         seals=[r for r in log if r["source"] == "kafka" and r["slice_key"].startswith(prefix)],
     )
 
@@ -371,7 +388,9 @@ def assert_exactly_once(
     b = read_bronze(env, topic)
     ctx = f"\ntopic {topic}, watermarks {marks}\n{logs}"
     doubled = {pos: n for pos, n in Counter(b.positions).items() if n > 1}
-    assert not doubled, f"{len(doubled)} offsets in bronze more than once: {list(doubled)[:10]}{ctx}"
+    assert not doubled, (
+        f"{len(doubled)} offsets in bronze more than once: {list(doubled)[:10]}{ctx}"
+    )
     got = set(b.positions)
     missing, extra = expected - got, got - expected
     assert not missing, f"{len(missing)} offsets missing from bronze: {sorted(missing)[:10]}{ctx}"

@@ -19,7 +19,6 @@ import threading
 import time
 
 import pytest
-from pantrypulse.stream.failpoints import POINTS
 from streamkit import (
     StreamProc,
     assert_exactly_once,
@@ -34,6 +33,8 @@ from streamkit import (
     wait_bronze_holds,
     watermarks,
 )
+
+from pantrypulse.stream.failpoints import POINTS
 
 IDLE = "5"
 
@@ -57,7 +58,8 @@ def _topic(bootstrap: str, what: str) -> str:
 
 def _produce(bootstrap, topic, count, **kw):
     rep = produce_planned(bootstrap, topic, count, **kw)
-    assert rep.failed == 0 and rep.produced == count, f"producer: {rep}"
+    assert rep.failed == 0, f"producer: {rep}"
+    assert rep.produced == count, f"producer: {rep}"
     return rep
 
 
@@ -135,9 +137,14 @@ def test_random_sigkills_while_producing_100k(bootstrap, local_env, tmp_path):
     try:
         while kills < 15 or producer.is_alive():
             life = StreamProc(env, logs, f"life-{kills:02d}")
+            # Counted from the assignment: starting the interpreter alone takes seconds here,
+            # and a kill before the first batch would test nothing.
+            life.wait_assigned()
             delay = rng.uniform(0.5, 4.0)
             time.sleep(delay)  # the random moment of the kill, not a synchronisation
-            assert life.alive(), f"consumer exited by itself ({life.proc.returncode})\n{life.tail()}"
+            assert life.alive(), (
+                f"consumer exited by itself ({life.proc.returncode})\n{life.tail()}"
+            )
             life.kill()
             kills += 1
             lives.append(round(delay, 2))
@@ -147,7 +154,8 @@ def test_random_sigkills_while_producing_100k(bootstrap, local_env, tmp_path):
         producer.join(120)
     killed_at = time.monotonic() - started
     rep = result["rep"]
-    assert rep.failed == 0 and rep.produced == total, rep
+    assert rep.failed == 0, rep
+    assert rep.produced == total, rep
     before_final = len(read_bronze(env, topic).positions)
 
     final = run_stream(env, logs, "final", "--idle-exit", IDLE, "--json", timeout=240)
@@ -203,10 +211,13 @@ def test_rebalance_twice_while_producing(bootstrap, local_env, tmp_path):
             if p is not None and p.alive():
                 p.kill()
     rep = result["rep"]
-    assert rep.failed == 0 and rep.produced > 0, rep
+    assert rep.failed == 0, rep
+    assert rep.produced > 0, rep
     ta, tb = a.totals(), b.totals()
-    assert ta["batches"] > 0 and ta["records"] > 0, ta
-    assert tb["batches"] > 0 and tb["records"] > 0, tb
+    assert ta["batches"] > 0, ta
+    assert ta["records"] > 0, ta
+    assert tb["batches"] > 0, tb
+    assert tb["records"] > 0, tb
     got = assert_exactly_once(env, bootstrap, topic, logs=a.tail() + b.tail())
     assert len(got.positions) == rep.produced
     # Everything either consumer read landed; what both read (a revoked batch) landed once.
@@ -313,7 +324,13 @@ def test_metrics_and_probes(bootstrap, local_env, tmp_path):
     topic = _topic(bootstrap, "metrics")
     port = _free_port()
     env = stream_env(
-        local_env, bootstrap, topic, unique("g"), batch_records=1000, batch_seconds=1, http_port=port
+        local_env,
+        bootstrap,
+        topic,
+        unique("g"),
+        batch_records=1000,
+        batch_seconds=1,
+        http_port=port,
     )
     c = StreamProc(env, tmp_path / "logs", "consumer", "--json")
     try:
@@ -348,10 +365,11 @@ def test_metrics_and_probes(bootstrap, local_env, tmp_path):
 
     batches = _samples(text, "pantrypulse_stream_batch_records_count")[""]
     batch_sum = _samples(text, "pantrypulse_stream_batch_records_sum")[""]
-    assert batches >= 4 and batch_sum == 4000, text
-    assert set(_samples(text, lag)) == {
-        f'{{partition="{p}",topic="{topic}"}}' for p in range(3)
-    }, text
+    assert batches >= 4, text
+    assert batch_sum == 4000, text
+    assert set(_samples(text, lag)) == {f'{{partition="{p}",topic="{topic}"}}' for p in range(3)}, (
+        text
+    )
     rejected = {
         re.search(r'reason="([^"]+)"', k).group(1): v
         for k, v in _samples(text, "pantrypulse_rejected_rows_total").items()
@@ -359,5 +377,6 @@ def test_metrics_and_probes(bootstrap, local_env, tmp_path):
     assert rejected == {k: float(v) for k, v in rep.by_reason.items()}, (rejected, rep.by_reason)
     assert _samples(text, "pantrypulse_stream_assigned_partitions")[""] == 3
     totals = c.totals()
-    assert totals["records"] == 4000 and totals["rejected_by_reason"] == rep.by_reason, totals
+    assert totals["records"] == 4000, totals
+    assert totals["rejected_by_reason"] == rep.by_reason, totals
     assert_exactly_once(env, bootstrap, topic, logs=c.tail())

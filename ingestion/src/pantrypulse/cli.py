@@ -289,28 +289,66 @@ def status(as_json: bool) -> None:
     show_default=True,
     help="keep snapshots and files younger than this",
 )
+@click.option(
+    "--retention-hours",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="the retention in hours instead (at least 1; not with --retention-days)",
+)
+@click.option(
+    "--since-days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="compact only partitions with ingest_date >= today (UTC) - N "
+    "(tables partitioned by ingest_date; others are compacted whole)",
+)
 @click.option("--table", "tables", multiple=True, help="ns.table (default: every table)")
 @click.option("--no-compact", is_flag=True, help="skip small-file compaction")
 @click.option("--no-expire", is_flag=True, help="skip snapshot expiry")
 @click.option("--no-orphans", is_flag=True, help="skip orphan-file removal")
 @click.option("--dry-run", is_flag=True, help="report what would change, change nothing")
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def maintain(retention_days, tables, no_compact, no_expire, no_orphans, dry_run, as_json) -> None:
+@click.pass_context
+def maintain(
+    ctx,
+    retention_days,
+    retention_hours,
+    since_days,
+    tables,
+    no_compact,
+    no_expire,
+    no_orphans,
+    dry_run,
+    as_json,
+) -> None:
     """Iceberg maintenance: compaction, snapshot expiry, orphan files (safe beside writers)."""
     from datetime import timedelta
 
+    from click.core import ParameterSource
+
+    from pantrypulse.maintenance import MaintenanceError
     from pantrypulse.maintenance import maintain as run
 
+    if retention_hours is not None:
+        if ctx.get_parameter_source("retention_days") is not ParameterSource.DEFAULT:
+            raise click.UsageError("--retention-days and --retention-hours are mutually exclusive")
+        keep = timedelta(hours=retention_hours)
+    else:
+        keep = timedelta(days=retention_days)
     settings = _settings()
-    report = run(
-        _catalog(settings),
-        list(tables) or None,
-        timedelta(days=retention_days),
-        compact=not no_compact,
-        expire=not no_expire,
-        remove_orphans=not no_orphans,
-        dry_run=dry_run,
-    )
+    try:
+        report = run(
+            _catalog(settings),
+            list(tables) or None,
+            keep,
+            compact=not no_compact,
+            expire=not no_expire,
+            remove_orphans=not no_orphans,
+            dry_run=dry_run,
+            compact_since_days=since_days,
+        )
+    except MaintenanceError as exc:
+        raise click.UsageError(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report, indent=2, default=str))
     else:

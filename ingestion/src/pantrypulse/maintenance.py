@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import unquote, urlparse
@@ -38,6 +38,8 @@ from pyiceberg.table import Table
 from pyiceberg.transforms import IdentityTransform
 
 MIN_RETENTION = timedelta(hours=1)
+# The column a `compact_since` window applies to (bronze's ingestion day, identity-partitioned).
+SINCE_COLUMN = "ingest_date"
 DEFAULT_TARGET_FILE_BYTES = 128 * 1024 * 1024
 SNAPSHOT_PROPERTY = "pantrypulse.maintenance"
 
@@ -107,6 +109,15 @@ def _partition_filter(table: Table, partition: dict[str, Any]) -> BooleanExpress
     return expr
 
 
+def _since_field(table: Table) -> str | None:
+    """The partition field name of an identity partition on `SINCE_COLUMN`, if there is one."""
+    for pf in table.spec().fields:
+        column = table.schema().find_column_name(pf.source_id)
+        if column == SINCE_COLUMN and isinstance(pf.transform, IdentityTransform):
+            return pf.name
+    return None
+
+
 def _compact(
     table_name: str,
     catalog: Catalog,
@@ -114,10 +125,14 @@ def _compact(
     min_files: int,
     target_bytes: int,
     attempts: int,
+    since: date | None = None,
 ) -> None:
     table = catalog.load_table(table_name)
     if table.current_snapshot() is None:
         return
+    # `since` limits compaction to recent partitions of tables partitioned by ingest_date (the
+    # Trino `optimize ... WHERE ingest_date >= ...`); other tables are compacted whole.
+    since_field = _since_field(table) if since is not None else None
     files = table.inspect.files().to_pylist()
     spec_id = table.spec().spec_id
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -125,6 +140,10 @@ def _compact(
     blocked: dict[str, str] = {}
     for f in files:
         part = f.get("partition") or {}
+        if since_field is not None:
+            day = part.get(since_field)
+            if day is None or day < since:
+                continue
         key = json.dumps(part, default=str, sort_keys=True)
         partitions[key] = part
         if f["content"] != 0:
@@ -263,6 +282,7 @@ def maintain(
     max_attempts: int = 5,
     dry_run: bool = False,
     now: datetime | None = None,
+    compact_since_days: int | None = None,
 ) -> dict[str, Any]:
     """Compact, expire snapshots and remove orphan files; return a JSON-ready report.
 
@@ -270,14 +290,23 @@ def maintain(
     yet (an empty platform) is reported as skipped, not an error. `older_than` is the
     retention of snapshots and of unreferenced files (at least one hour). `dry_run` counts
     orphans without deleting them (compaction and expiry are skipped in a dry run).
+    `compact_since_days` compacts only the partitions with `ingest_date >= today (UTC) - N`
+    of tables identity-partitioned by `ingest_date`; other tables are compacted whole.
     """
     if older_than < MIN_RETENTION:
         raise MaintenanceError(f"older_than must be at least {MIN_RETENTION}, got {older_than}")
     if retain_last < 1:
         raise MaintenanceError("retain_last must be at least 1")
+    if compact_since_days is not None and compact_since_days < 0:
+        raise MaintenanceError(f"compact_since_days must be >= 0, got {compact_since_days}")
     started = time.monotonic()
     now = now or datetime.now(UTC)
     cutoff = now - older_than
+    since = (
+        now.astimezone(UTC).date() - timedelta(days=compact_since_days)
+        if compact_since_days is not None
+        else None
+    )
     names = list(tables) if tables else _all_tables(catalog)
     reports = []
     for name in names:
@@ -289,7 +318,9 @@ def maintain(
             report.skipped = "table does not exist yet"
             continue
         if compact and not dry_run:
-            _compact(name, catalog, report, min_files_to_compact, target_file_bytes, max_attempts)
+            _compact(
+                name, catalog, report, min_files_to_compact, target_file_bytes, max_attempts, since
+            )
         if expire and not dry_run:
             _expire(name, catalog, report, cutoff, retain_last, max_attempts)
         if remove_orphans:
@@ -309,11 +340,21 @@ def maintain(
         "engine": "pyiceberg",
         "older_than_hours": older_than.total_seconds() / 3600,
         "cutoff": cutoff.isoformat(),
+        "compact_since": since.isoformat() if since else None,
         "dry_run": dry_run,
         "tables": {r.table: asdict(r) for r in reports},
         "totals": totals,
         "elapsed_s": round(time.monotonic() - started, 3),
     }
+
+
+def retention(days: float | None = None, hours: float | None = None) -> timedelta:
+    """The retention from `--retention-days` or `--retention-hours` (one at most; 7 days)."""
+    if days is not None and hours is not None:
+        raise MaintenanceError("give --retention-days or --retention-hours, not both")
+    if hours is not None:
+        return timedelta(hours=hours)
+    return timedelta(days=7.0 if days is None else days)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
@@ -326,7 +367,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="pantrypulse maintain", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--retention-days", type=float, default=7.0)
+    keep = parser.add_mutually_exclusive_group()
+    keep.add_argument("--retention-days", type=float, default=None)
+    keep.add_argument("--retention-hours", type=float, default=None)
+    parser.add_argument("--since-days", type=int, default=None)
     parser.add_argument("--table", action="append", default=None)
     parser.add_argument("--no-compact", action="store_true")
     parser.add_argument("--no-expire", action="store_true")
@@ -343,11 +387,12 @@ def main(argv: Iterable[str] | None = None) -> int:
         report = maintain(
             open_catalog(settings),
             args.table,
-            timedelta(days=args.retention_days),
+            retention(args.retention_days, args.retention_hours),
             compact=not args.no_compact,
             expire=not args.no_expire,
             remove_orphans=not args.no_orphans,
             dry_run=args.dry_run,
+            compact_since_days=args.since_days,
         )
     except MaintenanceError as exc:
         print(f"error: {exc}", file=sys.stderr)
