@@ -58,7 +58,7 @@ TABLES = ("bronze.invoices_raw", "bronze.invoices_rejected", "bronze.load_log")
 def kafka_broker(bootstrap: str | None) -> dict:
     """The broker to use: `bootstrap` as given, else the integration tier's (started if down)."""
     if bootstrap:
-        return {"bootstrap": bootstrap, "started_here": False, "version": None}
+        return {"bootstrap": bootstrap, "started_here": False, "version": None, "pid": None}
     # The integration tier's services package starts Kafka exactly as its tests do.
     sys.path.insert(0, str(REPO / "tests" / "integration"))
     from services import Stack
@@ -72,7 +72,25 @@ def kafka_broker(bootstrap: str | None) -> dict:
         "bootstrap": stack.cfg.kafka_bootstrap,
         "started_here": not up,
         "version": stack.cfg.kafka_version,
+        "pid": stack.kafka.proc.pid,
     }
+
+
+def broker_cpu_s(pid: int | None) -> float | None:
+    """CPU seconds the broker process has used so far (None when it is not ours to see)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None  # restarted meanwhile (another test on the shared broker)
+    # utime and stime are fields 14 and 15 of stat, counted from 1 before the command name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def create_topic(bootstrap: str, topic: str) -> None:
@@ -301,6 +319,7 @@ def max_throughput(bootstrap: str, topic: str, count: int, batch, profile: bool)
             "records_per_s": round(run.committed / span) if span else None,
             "commit_s_mean": round(sum(run.commit_s) / len(run.commit_s), 3),
             "cpu_s": round(cpu, 2),
+            "load_average_1m_end": round(os.getloadavg()[0], 2),
             "files": run.files(),
         }
         if profiler is not None:
@@ -327,7 +346,9 @@ def top_functions(profiler: cProfile.Profile, n: int) -> list[dict]:
     return rows[:n]
 
 
-def sustained(bootstrap: str, topic: str, rate: float, duration_s: float, batch) -> dict:
+def sustained(
+    bootstrap: str, topic: str, rate: float, duration_s: float, batch, broker_pid: int | None
+) -> dict:
     """Producer at `rate` for `duration_s` beside the consumer; delay, throughput, files."""
     from pantrypulse.maintenance import maintain
     from pantrypulse.simulator.kafka_producer import ProducerConfig
@@ -336,6 +357,9 @@ def sustained(bootstrap: str, topic: str, rate: float, duration_s: float, batch)
     with tempfile.TemporaryDirectory() as tmp:
         run = Run(bootstrap, topic, batch, Path(tmp) / "home")
         cpu = time.process_time()
+        child_cpu = _children_cpu_s()
+        broker_cpu = broker_cpu_s(broker_pid)
+        wall = time.perf_counter()
         thread = run.start()
         proc, out = produce_in_child(
             ProducerConfig(topic=topic, rate=rate, duration_s=duration_s), bootstrap
@@ -353,6 +377,8 @@ def sustained(bootstrap: str, topic: str, rate: float, duration_s: float, batch)
         run.stop.set()
         thread.join(timeout=60)
         cpu = time.process_time() - cpu
+        wall = time.perf_counter() - wall
+        broker_after = broker_cpu_s(broker_pid)
         drain_s = max(0.0, run.reports[-1].committed_at - ended) if run.reports else None
         delays = run.delays()
         window = run.reports[-1].committed_at - produced.started_at if run.reports else 0
@@ -387,7 +413,15 @@ def sustained(bootstrap: str, topic: str, rate: float, duration_s: float, batch)
             # metadata work that grows with the table's history.
             "commit_s_first": round(sum(run.commit_s[:tail]) / tail, 3) if n else None,
             "commit_s_last": round(sum(run.commit_s[-tail:]) / tail, 3) if n else None,
+            # Where the machine's CPU went over the run: the consumer (this process), the
+            # producer (its child process) and the broker; the rest is other load.
+            "wall_s": round(wall, 1),
             "cpu_s": round(cpu, 2),
+            "producer_cpu_s": round(_children_cpu_s() - child_cpu, 2),
+            "broker_cpu_s": round(broker_after - broker_cpu, 2)
+            if broker_cpu is not None and broker_after is not None
+            else None,
+            "load_average_1m_end": round(os.getloadavg()[0], 2),
             "files": files,
             "files_per_day": {
                 k: round(v * 86_400 / window) if window else None for k, v in files.items()
@@ -473,7 +507,7 @@ def main() -> None:
             topic = f"bench.stream.{stem}.s{i}"
             topics.append(topic)
             print(f"sustained {args.rate:.0f}/s for {args.duration:.0f}s at {batch}", flush=True)
-            result = sustained(bootstrap, topic, args.rate, args.duration, batch)
+            result = sustained(bootstrap, topic, args.rate, args.duration, batch, broker["pid"])
             record(result)
         # Where the target rate is out of reach, what does the default setting sustain?
         if args.fallback_rate and not any(
@@ -482,7 +516,16 @@ def main() -> None:
             topic = f"bench.stream.{stem}.fallback"
             topics.append(topic)
             print(f"sustained {args.fallback_rate:.0f}/s (fallback)", flush=True)
-            record(sustained(bootstrap, topic, args.fallback_rate, args.duration, (2.0, 20_000)))
+            record(
+                sustained(
+                    bootstrap,
+                    topic,
+                    args.fallback_rate,
+                    args.duration,
+                    (2.0, 20_000),
+                    broker["pid"],
+                )
+            )
     finally:
         delete_topics(bootstrap, topics)
     results["finished_at"] = datetime.now(UTC).isoformat()
@@ -514,8 +557,8 @@ def to_markdown(results: dict) -> str:
         "## Throughput (pre-produced topic, drained)",
         "",
         "| scenario | batch s / records | records | batches | records/s | MiB/s |"
-        " commit s/batch | CPU s |",
-        "|---|---|---|---|---|---|---|---|",
+        " commit s/batch | CPU s | load at end |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for s in results["scenarios"]:
         if s["scenario"] == "sustained":
@@ -528,7 +571,7 @@ def to_markdown(results: dict) -> str:
         lines.append(
             f"| {s['scenario']} | {batch} | {s['records']} | {s.get('batches', '-')} |"
             f" {s['records_per_s']} | {s.get('mib_per_s', '-')} | {s.get('commit_s_mean', '-')} |"
-            f" {s['cpu_s']} |"
+            f" {s['cpu_s']} | {s.get('load_average_1m_end', '-')} |"
         )
     lines += [
         "",
@@ -537,8 +580,9 @@ def to_markdown(results: dict) -> str:
         "| rate/s | batch s / records | produced/s | committed/s while producing | kept up |"
         " backlog at end |"
         " drain s | batches | delay p50 / p95 / p99 s | commit s first / last |"
-        " raw+rejected+log files (per day) | files after maintain | metadata KiB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        " raw+rejected+log files (per day) | files after maintain | metadata KiB |"
+        " CPU s consumer / producer / broker (wall s) | load at end |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in results["scenarios"]:
         if s["scenario"] != "sustained":
@@ -553,7 +597,8 @@ def to_markdown(results: dict) -> str:
             f" {s['drain_s']} | {s['batches']} |"
             f" {s['delay_p50_s']} / {s['delay_p95_s']} / {s['delay_p99_s']} |"
             f" {s['commit_s_first']} / {s['commit_s_last']} | {files} ({per_day}) | {after} |"
-            f" {s['metadata_kib']} |"
+            f" {s['metadata_kib']} | {s['cpu_s']} / {s['producer_cpu_s']} /"
+            f" {s['broker_cpu_s']} ({s['wall_s']}) | {s['load_average_1m_end']} |"
         )
     profiled = [s for s in results["scenarios"] if "profile_top" in s]
     if profiled:

@@ -82,6 +82,8 @@ FLUSH_TIMEOUT_S = 60.0
 UNPACED_BATCH = 1_000
 
 
+MIN_WAIT_S = 0.005
+
 @dataclass(frozen=True)
 class ProducerConfig:
     """What to produce: topic, pace, how long, and the mix of duplicates and defects."""
@@ -460,7 +462,10 @@ def produce(
             wait = bucket.wait(now)
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - now))
-            producer.poll(min(wait, 0.1))
+            # librdkafka turns a timeout under 1 ms into poll(0): waking at least every 5 ms
+            # (below linger.ms) stops a busy spin that burnt a core at 5,000/s; the bucket
+            # hands out the tokens that accrued meanwhile, so the rate stays exact.
+            producer.poll(max(MIN_WAIT_S, min(wait, 0.1)))
             continue
         for _ in range(n):
             record = next(records, None)
