@@ -80,9 +80,9 @@ PROGRESS_EVERY_S = 1.0
 FLUSH_TIMEOUT_S = 60.0
 # With rate 0 ("as fast as possible") this many messages are handed over between polls.
 UNPACED_BATCH = 1_000
-
-
+# Shortest sleep between tokens (see `produce`).
 MIN_WAIT_S = 0.005
+
 
 @dataclass(frozen=True)
 class ProducerConfig:
