@@ -165,3 +165,49 @@ def test_bronze_tables_opt_out_of_blind_commit_retries(catalog):
     table.refresh()
     assert "commit.retry.num-retries" not in table.properties
     assert ensure_table(catalog, LOAD_LOG).properties["commit.retry.num-retries"] == "0"
+
+
+def test_cached_transaction_metadata_is_what_pyiceberg_computes(catalog):
+    from pyiceberg.table.update import update_table_metadata
+
+    table = ensure_table(catalog, LOAD_LOG)
+    _commit(table, _rows(0, range(0, 3)))
+    tx = table.transaction()
+    first = tx.table_metadata
+    assert tx.table_metadata is first, "unchanged transaction: the cached object"
+    assert first == update_table_metadata(table.metadata, ())
+    tx.set_properties({"k": "v"})
+    changed = tx.table_metadata
+    assert changed is not first
+    assert changed.properties["k"] == "v"
+    assert "k" not in first.properties
+
+
+def test_the_consumer_expires_its_old_snapshots_but_keeps_the_current_one(
+    catalog, settings, monkeypatch
+):
+    import time
+
+    from prometheus_client import CollectorRegistry
+
+    from pantrypulse.stream import consumer as consumer_module
+    from pantrypulse.stream.consumer import StreamConsumer
+    from pantrypulse.stream.metrics import StreamMetrics
+
+    stream = StreamConsumer(settings, catalog, StreamMetrics(CollectorRegistry()))
+    for start in range(0, 15, 3):
+        _commit(stream.log_table, _rows(0, range(start, start + 3)))
+    stream.log_table.refresh()
+    assert len(stream.log_table.metadata.snapshots) == 5
+    stream._expire_snapshots()  # nothing is older than the retention (60 min) yet
+    stream.log_table.refresh()
+    assert len(stream.log_table.metadata.snapshots) == 5
+
+    later = time.time() + 61 * 60
+    monkeypatch.setattr(consumer_module.time, "time", lambda: later)
+    stream._expire_snapshots()
+    stream.log_table.refresh()
+    current = stream.log_table.metadata.current_snapshot_id
+    assert [s.snapshot_id for s in stream.log_table.metadata.snapshots] == [current]
+    assert len(_loaded(stream.log_table)) == 15
+    assert committed_offsets(stream.log_table, TOPIC) == {0: 14}

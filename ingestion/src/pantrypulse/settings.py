@@ -74,6 +74,9 @@ class StreamSettings(_Section):
     # /readyz fails when no batch committed for this long while records were waiting.
     ready_max_commit_age_s: float = Field(300, gt=0)
     commit_max_attempts: int = Field(8, ge=1, le=100)
+    # Every commit rewrites metadata listing each live snapshot, so the consumer expires its
+    # tables' snapshots older than this itself (0: leave it to bronze_stream_maintenance).
+    snapshot_retention_minutes: int = Field(60, ge=0, le=7 * 24 * 60)
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] | None = None
     sasl_username: str | None = None

@@ -46,6 +46,7 @@ log = logging.getLogger("pantrypulse.stream")
 
 SOURCE = "kafka"
 LAG_EVERY_S = 5.0
+EXPIRE_EVERY_S = 300.0
 
 
 class StreamError(RuntimeError):
@@ -176,6 +177,7 @@ class StreamConsumer:
         self._last_lag = 0.0
         self._failing = False
         self._joined_at: float | None = None
+        self._last_expiry = time.monotonic()
 
     # -- Kafka callbacks -----------------------------------------------------------------
 
@@ -271,6 +273,12 @@ class StreamConsumer:
                     last_record = now
                 if self._batch_due(now):
                     self._flush()
+                if (
+                    self.cfg.snapshot_retention_minutes
+                    and now - self._last_expiry >= EXPIRE_EVERY_S
+                ):
+                    self._expire_snapshots()
+                    self._last_expiry = time.monotonic()
                 if now - self._last_lag >= LAG_EVERY_S:
                     self._update_lag()
                     self._last_lag = now
@@ -531,6 +539,28 @@ class StreamConsumer:
         if seal.written:
             m.rows_written.labels(layer="bronze", table=LOAD_LOG.name).inc(seal.written)
             m.table_last_commit.labels(layer="bronze", table=LOAD_LOG.name).set(time.time())
+
+    def _expire_snapshots(self) -> None:
+        """Expire this stream's tables' snapshots older than the retention (metadata only).
+
+        Files stay until the daily orphan sweep, so a reader planning on an expired snapshot
+        still finds its files; failures (a concurrent compaction) wait for the next round.
+        """
+        cutoff_ms = int((time.time() - 60 * self.cfg.snapshot_retention_minutes) * 1000)
+        for table in (self.rejected, self.raw, self.log_table):
+            try:
+                table.refresh()
+                protected = {ref.snapshot_id for ref in table.metadata.refs.values()}
+                old = [
+                    s.snapshot_id
+                    for s in table.metadata.snapshots
+                    if s.timestamp_ms < cutoff_ms and s.snapshot_id not in protected
+                ]
+                if old:
+                    table.maintenance.expire_snapshots().by_ids(old).commit()
+                    log.info("expired %d snapshots of %s", len(old), ".".join(table.name()))
+            except Exception as exc:  # retried next round, never fatal
+                log.warning("snapshot expiry of %s: %s", ".".join(table.name()), exc)
 
     def _update_lag(self) -> None:
         if self.consumer is None:
