@@ -87,7 +87,17 @@ def test_crash_point_then_restart_lands_every_offset_once(
     topic = _topic(bootstrap, "crash")
     # 3,000 records, 5% malformed, in batches of 1,000: every batch has rows for both tables.
     _produce(bootstrap, topic, 3000, malformed_share=0.05, seed=11)
-    env = stream_env(base, bootstrap, topic, unique("g"), batch_records=1000, batch_seconds=10)
+    # Static membership: the re-run takes the dead consumer's partitions over at once
+    # instead of after its session timeout.
+    env = stream_env(
+        base,
+        bootstrap,
+        topic,
+        unique("g"),
+        batch_records=1000,
+        batch_seconds=10,
+        instance_id="crash-test-consumer",
+    )
     logs = tmp_path / "logs"
 
     # Crash in the second batch: the first one is sealed, the second half-done.
