@@ -75,12 +75,13 @@ class _Batch:
         self.records.append(record)
         self.size += record.size
 
-    def end_offsets(self) -> dict[int, int]:
-        ends: dict[int, int] = {}
+    def ranges(self) -> dict[int, tuple[int, int]]:
+        """First and last offset per partition."""
+        out: dict[int, tuple[int, int]] = {}
         for r in self.records:
-            if r.offset > ends.get(r.partition, -1):
-                ends[r.partition] = r.offset
-        return ends
+            first, last = out.get(r.partition, (r.offset, r.offset))
+            out[r.partition] = (min(first, r.offset), max(last, r.offset))
+        return out
 
     def drop(self, partitions: set[int]) -> None:
         self.records = [r for r in self.records if r.partition not in partitions]
@@ -359,7 +360,8 @@ class StreamConsumer:
         started = time.monotonic()
         now = datetime.now(UTC)
         load_id = new_load_id(now)
-        ends = batch.end_offsets()
+        ranges = batch.ranges()
+        ends = {p: last for p, (_first, last) in ranges.items()}
         raw_rows, rej_rows = [], []
         by_reason: dict[str, int] = {}
         for r in batch.records:
@@ -380,24 +382,21 @@ class StreamConsumer:
                 rej_rows.append(rejected_row(r.verdict, meta))
                 code = r.verdict.reason_code
                 by_reason[code] = by_reason.get(code, 0) + 1
-        firsts: dict[int, int] = {}
-        for r in batch.records:
-            firsts[r.partition] = min(firsts.get(r.partition, r.offset), r.offset)
         summary = {
             f"{SUMMARY_PREFIX}load-id": load_id,
             f"{SUMMARY_PREFIX}source": SOURCE,
             f"{SUMMARY_PREFIX}kafka-topic": self.topic,
             f"{SUMMARY_PREFIX}kafka-ranges": json.dumps(
-                {str(p): [firsts[p], ends[p]] for p in sorted(ends)}
+                {str(p): list(ranges[p]) for p in sorted(ranges)}
             ),
             f"{SUMMARY_PREFIX}delivered": str(len(batch.records)),
             f"{SUMMARY_PREFIX}accepted": str(len(raw_rows)),
             f"{SUMMARY_PREFIX}rejected": str(len(rej_rows)),
         }
         failpoint("before_write")
-        rej_out = self._commit(self.rejected, INVOICES_REJECTED, rej_rows, ends, summary)
+        rej_out = self._commit_rows(self.rejected, INVOICES_REJECTED, rej_rows, ends, summary)
         failpoint("after_commit:invoices_rejected")
-        raw_out = self._commit(self.raw, INVOICES_RAW, raw_rows, ends, summary)
+        raw_out = self._commit_rows(self.raw, INVOICES_RAW, raw_rows, ends, summary)
         failpoint("after_commit:invoices_raw")
         seal_out = self._seal(batch, ends, load_id, summary)
         committed_at = time.time()
@@ -438,15 +437,20 @@ class StreamConsumer:
         if self.on_batch is not None:
             self.on_batch(report)
 
-    def _commit(self, table, tdef, rows, ends, summary) -> CommitOutcome:
+    def _commit_rows(self, table, tdef, rows, ends, summary) -> CommitOutcome:
+        """Commit a data table's rows of the batch (those above its offsets)."""
         if not rows:
             return CommitOutcome()
+        return self._commit(table, tdef, lambda done: _newer(rows, done), ends, summary)
+
+    def _commit(self, table, tdef, rows_for, ends, summary) -> CommitOutcome:
+        """One table's commit with offsets, its retries and metrics; gives up as StreamError."""
         name = tdef.name
         try:
             out = commit_with_offsets(
                 table,
                 self.topic,
-                lambda done: _newer(rows, done),
+                rows_for,
                 ends,
                 tdef.schema.as_arrow(),
                 summary,
@@ -490,21 +494,7 @@ class StreamConsumer:
             ]
             return rows, skipped
 
-        try:
-            out = commit_with_offsets(
-                self.log_table,
-                self.topic,
-                rows_after,
-                ends,
-                LOAD_LOG.schema.as_arrow(),
-                summary,
-                self.cfg.commit_max_attempts,
-                on_retry=lambda attempt, exc: self._retrying(LOAD_LOG.name, attempt, exc),
-            )
-        except CommitGaveUp as exc:
-            self.metrics.commit_failures.labels(table=LOAD_LOG.name).inc()
-            raise StreamError(str(exc)) from exc
-        self.metrics.commit_seconds.labels(table=LOAD_LOG.name).observe(out.seconds)
+        out = self._commit(self.log_table, LOAD_LOG, rows_after, ends, summary)
         for p, end in ends.items():
             if p in self.sealed:
                 self.sealed[p] = max(self.sealed[p], end + 1)
@@ -541,9 +531,6 @@ class StreamConsumer:
         m.delivered.labels(source=SOURCE).inc(fresh)
         for reason, n in report.rejected_by_reason.items():
             m.rejected.labels(reason=reason).inc(n)
-        if seal.written:
-            m.rows_written.labels(layer="bronze", table=LOAD_LOG.name).inc(seal.written)
-            m.table_last_commit.labels(layer="bronze", table=LOAD_LOG.name).set(time.time())
 
     def _expire_snapshots(self) -> None:
         """Expire this stream's tables' snapshots older than the retention (metadata only).
