@@ -173,35 +173,38 @@ class BronzeWriter:
             ):
                 log[name].append(value)
         log_rows = pa.Table.from_pydict(log, schema=LOAD_LOG.schema.as_arrow())
-        for attempt in range(COMMIT_ATTEMPTS):
-            self.log.refresh()
-            try:
-                self.log.append(log_rows, snapshot_properties=summary)
-                break
-            except CommitFailedException:
-                if attempt == COMMIT_ATTEMPTS - 1:
-                    raise
-                time.sleep(min(0.2 * 2**attempt, 5.0))
+        _retry_on_conflict(self.log, lambda: self.log.append(log_rows, snapshot_properties=summary))
         return result
 
     @staticmethod
     def _replace(table, columns, schema, slices, summary) -> None:
         arrow = pa.Table.from_pydict(columns, schema=schema.as_arrow())
         where = In("slice_key", slices) if slices else AlwaysFalse()
-        for attempt in range(COMMIT_ATTEMPTS):
-            table.refresh()
-            try:
-                with warnings.catch_warnings():
-                    # A slice's first load deletes nothing; pyiceberg warns, harmlessly.
-                    warnings.filterwarnings("ignore", message="Delete operation did not match")
-                    table.overwrite(arrow, overwrite_filter=where, snapshot_properties=summary)
-                return
-            except CommitFailedException:
-                # Another writer (the stream, maintenance) committed first: the overwrite is
-                # recomputed on the new snapshot, so retrying cannot duplicate or lose rows.
-                if attempt == COMMIT_ATTEMPTS - 1:
-                    raise
-                time.sleep(min(0.2 * 2**attempt, 5.0))
+
+        def overwrite() -> None:
+            with warnings.catch_warnings():
+                # A slice's first load deletes nothing; pyiceberg warns, harmlessly.
+                warnings.filterwarnings("ignore", message="Delete operation did not match")
+                table.overwrite(arrow, overwrite_filter=where, snapshot_properties=summary)
+
+        _retry_on_conflict(table, overwrite)
+
+
+def _retry_on_conflict(table, commit) -> None:
+    """Run `commit` on the freshly read table, again if another writer committed first.
+
+    Another writer (the stream, maintenance) committing in between makes the commit fail;
+    it is recomputed on the new snapshot, so retrying cannot duplicate or lose rows.
+    """
+    for attempt in range(COMMIT_ATTEMPTS):
+        table.refresh()
+        try:
+            commit()
+            return
+        except CommitFailedException:
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            time.sleep(min(0.2 * 2**attempt, 5.0))
 
 
 def count_by_load(catalog: Catalog, load_id: str) -> tuple[int, int]:
