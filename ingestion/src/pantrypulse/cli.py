@@ -44,6 +44,16 @@ def _date(_ctx, _param, value: str | None) -> date | None:
         raise click.BadParameter(f"expected YYYY-MM-DD, got {value!r}") from None
 
 
+def _stop_on_signals():
+    """An event that SIGTERM and SIGINT set, for loops that finish their work and leave."""
+    import threading
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    return stop
+
+
 class _Group(click.Group):
     """Turns the pipeline's own errors into one clear line and a non-zero exit."""
 
@@ -388,7 +398,6 @@ def demo(days: int | None, error_rate: float) -> None:
 def stream(idle_exit: float | None, as_json: bool) -> None:
     """Consume the invoice topic into bronze, exactly once (runs until SIGTERM)."""
     import logging
-    import threading
 
     from pantrypulse.stream import StreamConsumer, StreamError
     from pantrypulse.stream.metrics import HealthState, StreamMetrics, serve
@@ -404,10 +413,8 @@ def stream(idle_exit: float | None, as_json: bool) -> None:
     metrics = StreamMetrics()
     health = HealthState(cfg.ready_max_commit_age_s)
     server = serve(cfg.http_port, health) if cfg.http_port else None
-    stop = threading.Event()
     # SIGTERM (pod deletion, rollout) finishes the current batch, commits it and leaves.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = _stop_on_signals()
     _echo(f"streaming {cfg.topic} from {cfg.bootstrap_servers} as group {cfg.group_id}")
     try:
         totals = StreamConsumer(settings, catalog, metrics, health).run(stop, idle_exit)
@@ -447,16 +454,12 @@ def stream(idle_exit: float | None, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON")
 def produce(rate, count, duration, duplicate_share, malformed_share, seed, as_json) -> None:
     """Send simulated invoices to the topic (stream.* settings say where)."""
-    import threading
-
     from pantrypulse.simulator.kafka_producer import ProducerConfig
     from pantrypulse.simulator.kafka_producer import produce as run_producer
 
     settings = _settings()
     cfg = settings.stream
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop = _stop_on_signals()
     config = ProducerConfig(
         topic=cfg.topic,
         rate=rate,
