@@ -16,8 +16,9 @@ snapshot are removed, so an in-flight writer's new files are never touched.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -139,6 +140,22 @@ def tables_query(catalog: str, schemas: Sequence[str]) -> str:
     )
 
 
+def _run_per_table(
+    op: BaseOperator, hook: Any, statements: dict[str, Callable[[], list[str]]]
+) -> tuple[list[str], dict[str, str]]:
+    """Run each table's statements; a failing table does not stop the others (it is returned)."""
+    done, failed = [], {}
+    for name, make in statements.items():
+        try:
+            for sql in make():
+                op.log.info("%s", sql)
+                hook.run(sql)
+            done.append(name)
+        except Exception as exc:  # reported by the caller, and fails the task
+            failed[name] = str(exc)[:300]
+    return done, failed
+
+
 class TrinoMaintenanceOperator(BaseOperator):
     """Run the maintenance statements on every Iceberg table of `schemas` through Trino."""
 
@@ -167,15 +184,16 @@ class TrinoMaintenanceOperator(BaseOperator):
         hook = TrinoHook(trino_conn_id=self.conn_id)
         retention = int(self.retention_days)
         tables = hook.get_records(tables_query(self.catalog, self.schemas)) or []
-        done, failed = [], {}
-        for schema, table in tables:
-            try:
-                for sql in maintenance_statements(self.catalog, schema, table, retention):
-                    self.log.info("%s", sql)
-                    hook.run(sql)
-                done.append(f"{schema}.{table}")
-            except Exception as exc:  # reported below, and fails the task
-                failed[f"{schema}.{table}"] = str(exc)[:300]
+        done, failed = _run_per_table(
+            self,
+            hook,
+            {
+                f"{schema}.{table}": partial(
+                    maintenance_statements, self.catalog, schema, table, retention
+                )
+                for schema, table in tables
+            },
+        )
         alerts.emit_metric("pantrypulse_maintenance_tables", len(done), engine="trino")
         if failed:
             raise AirflowException(f"maintenance failed for {sorted(failed)}: {failed}")
@@ -218,20 +236,24 @@ class TrinoBronzeStreamMaintenanceOperator(BaseOperator):
         retention, since = int(self.retention_hours), int(self.since_days)
         listed = hook.get_records(tables_query(self.catalog, [self.schema])) or []
         existing = {table for _schema, table in listed}
-        done, skipped, failed = [], [], {}
-        for table, column in self.tables.items():
-            if table not in existing:
-                skipped.append(f"{self.schema}.{table}")
-                continue
-            try:
-                for sql in bronze_stream_statements(
-                    self.catalog, self.schema, table, retention, column, since
-                ):
-                    self.log.info("%s", sql)
-                    hook.run(sql)
-                done.append(f"{self.schema}.{table}")
-            except Exception as exc:  # reported below, and fails the task
-                failed[f"{self.schema}.{table}"] = str(exc)[:300]
+        skipped = [f"{self.schema}.{t}" for t in self.tables if t not in existing]
+        done, failed = _run_per_table(
+            self,
+            hook,
+            {
+                f"{self.schema}.{table}": partial(
+                    bronze_stream_statements,
+                    self.catalog,
+                    self.schema,
+                    table,
+                    retention,
+                    column,
+                    since,
+                )
+                for table, column in self.tables.items()
+                if table in existing
+            },
+        )
         alerts.emit_metric(
             "pantrypulse_maintenance_tables", len(done), engine="trino", scope="bronze_stream"
         )
@@ -246,29 +268,25 @@ class TrinoBronzeStreamMaintenanceOperator(BaseOperator):
         }
 
 
-def build_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
-    """The maintenance task for the configured runner."""
+def _build(step: Step, trino_op: type[BaseOperator], cfg: RunnerConfig | None) -> BaseOperator:
+    """`step` through Trino in the cluster, else `pantrypulse maintain` as a local step."""
     cfg = cfg or runner_config()
     if cfg.runner == "kubernetes":
-        return TrinoMaintenanceOperator(
-            task_id=MAINTAIN_STEP.task_id,
+        return trino_op(
+            task_id=step.task_id,
             conn_id=cfg.kubernetes.trino_conn_id,
             catalog=cfg.kubernetes.trino_catalog,
-            execution_timeout=MAINTAIN_STEP.execution_timeout,
-            doc_md=MAINTAIN_STEP.doc,
+            execution_timeout=step.execution_timeout,
+            doc_md=step.doc,
         )
-    return build_step(MAINTAIN_STEP, cfg)
+    return build_step(step, cfg)
+
+
+def build_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
+    """The maintenance task for the configured runner."""
+    return _build(MAINTAIN_STEP, TrinoMaintenanceOperator, cfg)
 
 
 def build_bronze_stream_maintenance(cfg: RunnerConfig | None = None) -> BaseOperator:
     """The hourly bronze maintenance task for the configured runner."""
-    cfg = cfg or runner_config()
-    if cfg.runner == "kubernetes":
-        return TrinoBronzeStreamMaintenanceOperator(
-            task_id=BRONZE_STREAM_STEP.task_id,
-            conn_id=cfg.kubernetes.trino_conn_id,
-            catalog=cfg.kubernetes.trino_catalog,
-            execution_timeout=BRONZE_STREAM_STEP.execution_timeout,
-            doc_md=BRONZE_STREAM_STEP.doc,
-        )
-    return build_step(BRONZE_STREAM_STEP, cfg)
+    return _build(BRONZE_STREAM_STEP, TrinoBronzeStreamMaintenanceOperator, cfg)
