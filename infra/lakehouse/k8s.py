@@ -7,6 +7,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from . import chart_cache
 from .settings import Chart, Size
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "lakehouse"}
@@ -68,15 +69,26 @@ def helm_release(
     values: dict[str, Any],
     opts: pulumi.ResourceOptions,
 ) -> k8s.helm.v3.Release:
-    """A Helm release pinned to the version catalog's exact chart version."""
+    """A Helm release pinned to the version catalog's exact chart version.
+
+    With a chart cache active (`LAKEHOUSE_CHART_CACHE`), the release installs the cached package,
+    checked against its pinned sha256: what runs is what the platform tier rendered.
+    """
+    cache = chart_cache.active_cache()
     is_oci = chart.repo.startswith("oci://")
+    if cache is not None:
+        source = str(chart_cache.verified_path(chart.chart, chart, cache))
+        repository_opts = None
+    else:
+        source = f"{chart.repo}/{chart.chart}" if is_oci else chart.chart
+        repository_opts = None if is_oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo)
     return k8s.helm.v3.Release(
         resource_name,
         k8s.helm.v3.ReleaseArgs(
             name=resource_name,
-            chart=f"{chart.repo}/{chart.chart}" if is_oci else chart.chart,
+            chart=source,
             version=chart.version,
-            repository_opts=None if is_oci else k8s.helm.v3.RepositoryOptsArgs(repo=chart.repo),
+            repository_opts=repository_opts,
             namespace=namespace,
             create_namespace=False,
             atomic=True,

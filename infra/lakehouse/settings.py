@@ -320,12 +320,27 @@ class Platform(_Strict):
         return self
 
 
+_SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ChartDigests(_Strict):
+    """sha256 of the packaged chart per source the chart cache may be filled from (null: unknown).
+
+    `mirror` is the package in a mirror folder (CHART_MIRROR), `repo` the one `helm pull` gets
+    from the chart's repository. The cache refuses a package whose source has no digest here.
+    """
+
+    mirror: _SHA256 | None
+    repo: _SHA256 | None
+
+
 class Chart(_Strict):
-    """One Helm chart: repository, name and an exact version."""
+    """One Helm chart: repository, name, an exact version and the digests of its package."""
 
     repo: Annotated[str, Field(pattern=r"^(https://|oci://)\S+$")]
     chart: Annotated[str, Field(min_length=1)]
     version: str
+    sha256: ChartDigests
 
     @field_validator("version")
     @classmethod
