@@ -20,14 +20,6 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 BASE = REPO / "apps" / "observability"
 TESTS = Path(__file__).resolve().parent / "alerts" / "pantrypulse-rules.test.yaml"
-CRD = (
-    REPO.parent
-    / "shared"
-    / "schemas"
-    / "crds"
-    / "prometheus-operator"
-    / ("monitoring.coreos.com_prometheusrules.yaml")
-)
 PROMTOOL = shutil.which("promtool")
 KUBECTL = shutil.which("kubectl")
 needs_promtool = pytest.mark.skipif(PROMTOOL is None, reason="no promtool (make promtool)")
@@ -126,18 +118,6 @@ def test_every_dashboard_query_is_valid_promql(dashboards, tmp_path):
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     result = subprocess.run([PROMTOOL, "check", "rules", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_prometheusrule_matches_its_crd(rule):
-    if not CRD.exists():
-        pytest.skip(f"no CRD copy at {CRD}")
-    jsonschema = pytest.importorskip("jsonschema")
-    crd = yaml.safe_load(CRD.read_text())
-    (version,) = [v for v in crd["spec"]["versions"] if v["name"] == "v1"]
-    # no metaschema check: the CRD's Go regexes (e.g. `(?i)`) are not Python regexes
-    validator = jsonschema.Draft202012Validator(version["schema"]["openAPIV3Schema"])
-    errors = [f"{list(e.path)}: {e.message}" for e in validator.iter_errors(rule)]
-    assert errors == []
 
 
 def test_the_five_alerts_exist_and_page_with_context(rule):

@@ -80,9 +80,13 @@ def test_every_app_builds_and_every_object_is_valid(built, env: str) -> None:
         kube.validate_object(obj, cluster_version(env), report, f"{env}/{app}")
     assert report.errors == []
     assert report.total == len(build.objects()) >= 12
-    # Custom resources were checked against their CRDs: AppProject, ApplicationSet, KafkaTopic,
-    # PrometheusRule (+ KafkaUsers in prod).
-    assert report.custom >= 4
+    # Custom resources: AppProject, ApplicationSet, KafkaTopic, PrometheusRule (+ KafkaUsers in
+    # prod), checked against the charts' CRDs in the platform tier, deferred (never passed) here.
+    assert report.custom + len(report.deferred) >= 4
+    if kube.crds_loaded():
+        assert report.deferred == []
+    else:
+        assert report.custom == 0
     for app in build.apps:
         assert build.apps[app], f"{env}/{app} builds to nothing"
 
@@ -101,7 +105,7 @@ def test_generated_applications_are_valid_and_follow_the_platform_settings(built
         assert source["targetRevision"] == s.platform.gitops.target_revision
         assert app["spec"]["project"] == "pantrypulse"
     assert report.errors == []
-    assert report.custom == len(apps)
+    assert report.custom + len(report.deferred) == len(apps)
     (appset,) = [o for o in build.root if o["kind"] == "ApplicationSet"]
     assert appset["spec"]["generators"][0]["git"]["repoURL"] == s.platform.gitops.repo_url
     assert appset["spec"]["generators"][0]["git"]["revision"] == s.platform.gitops.target_revision
@@ -296,6 +300,11 @@ def test_a_planted_bad_custom_resource_fails_validation(built) -> None:
     for obj, expected in ((topic, "partitons"), (appset, "'yes'")):
         report = kube.Report()
         kube.validate_object(obj, "1.34.0", report, "planted")
+        if not kube.crds_loaded():
+            # Without the charts' CRDs (make test) it is deferred to the platform tier, not passed.
+            assert report.errors == []
+            assert report.deferred == [f"planted: {obj['apiVersion']} {obj['kind']}"]
+            continue
         assert report.custom == 1
         assert expected in "\n".join(report.errors), report.errors
 

@@ -36,11 +36,7 @@ from pantrypulse.simulator import (
 from pantrypulse.simulator.messy import STYLES
 
 REPO = Path(__file__).resolve().parents[2]
-_SCHEMA_PATHS = (
-    REPO / "ingestion/src/pantrypulse/contract/invoice.schema.json",
-    Path("/work/shared/contracts/invoice.schema.json"),
-)
-SCHEMA_PATH = next(p for p in _SCHEMA_PATHS if p.exists())
+SCHEMA_PATH = REPO / "ingestion/src/pantrypulse/contract/invoice.schema.json"
 VALIDATOR = Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 SMALL = SimulatorConfig(seed=5, days=30, households=8)
