@@ -101,7 +101,10 @@ def _pull(chart: Chart, dest: Path, helm: str) -> Path:
     cmd = [helm, "pull", ref, "--version", chart.version, "--destination", str(dest)]
     if not chart.repo.startswith("oci://"):
         cmd += ["--repo", chart.repo]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ChartCacheError(f"helm pull {ref} {chart.version}: cannot run {helm}: {exc}") from None
     if done.returncode != 0:
         raise ChartCacheError(f"helm pull {ref} {chart.version}: {done.stderr.strip()}")
     return dest / package_name(chart)
@@ -195,6 +198,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     report = fill(charts, cache, mirror)
     where = f"mirror {mirror}" if mirror else "helm pull from each chart's repository"
+    if not report.verified:
+        # Nothing to be had at all: one line that says where charts come from.
+        first = next(iter(report.refused.values()), next(iter(report.missing.values()), ""))
+        print(
+            f"chart cache: no chart could be obtained by {where} ({first.splitlines()[0]}); "
+            f"set {MIRROR_ENV}=<folder of packaged charts> (CI: ../shared/charts) or allow this "
+            "machine to reach the chart repositories",
+            file=sys.stderr,
+        )
+        return 2
     print(f"chart cache {cache} (from {where}):")
     for line in report.lines():
         print(f"  {line}")
