@@ -104,7 +104,7 @@ def _pull(chart: Chart, dest: Path, helm: str) -> Path:
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
-        raise ChartCacheError(f"helm pull {ref} {chart.version}: cannot run {helm}: {exc}") from None
+        raise ChartCacheError(f"helm pull {ref} {chart.version}: cannot run {helm}: {exc}") from exc
     if done.returncode != 0:
         raise ChartCacheError(f"helm pull {ref} {chart.version}: {done.stderr.strip()}")
     return dest / package_name(chart)
